@@ -1,0 +1,40 @@
+import { z } from "zod";
+import { parseConfig, taskConfigShape } from "../tasks/config.js";
+
+const nonNegativeInt = (what: string) =>
+  z.coerce.number({ error: `must be ${what}` }).int(`must be ${what}`).min(0, `must be ${what}`);
+
+/** The web process's configuration: the shared variables plus the HTTP-side ones. */
+export const appConfigSchema = z.object({
+  ...taskConfigShape,
+  /** TCP port to listen on. */
+  PORT: z.coerce
+    .number({ error: "must be a port number (1-65535)" })
+    .int("must be a port number (1-65535)")
+    .min(1, "must be a port number (1-65535)")
+    .max(65535, "must be a port number (1-65535)")
+    .default(8080),
+  /** Interface to bind. */
+  HOST: z.string().min(1).default("0.0.0.0"),
+  /** Queue depth above which async submissions get 503. */
+  MAX_QUEUE_DEPTH: nonNegativeInt("a whole number ≥ 0").default(10000),
+  /** Most rows one batch may hold. */
+  MAX_BATCH_ROWS: nonNegativeInt("a whole number ≥ 0").default(10000),
+  /** Comma-separated tokens for the JSON API; empty means open. */
+  API_TOKENS: z
+    .string()
+    .default("")
+    .transform((s) => s.split(",").map((t) => t.trim()).filter(Boolean)),
+  /** Submissions per client address per minute; 0 turns the limit off. */
+  RATE_LIMIT_PER_MINUTE: nonNegativeInt("a whole number ≥ 0").default(0),
+  /** Trust X-Forwarded-For for the client address. */
+  TRUST_PROXY: z.enum(["0", "1"], { error: "must be 0 or 1" }).default("0").transform((v) => v === "1"),
+  /** Serve the operator's dashboard. */
+  DASHBOARD: z.enum(["on", "off"], { error: "must be on or off" }).default("off").transform((v) => v === "on"),
+});
+export type AppConfig = Readonly<z.infer<typeof appConfigSchema>>;
+
+/** The web process's configuration, validated once at start. */
+export function loadAppConfig(env: Record<string, string | undefined> = process.env): AppConfig {
+  return parseConfig(appConfigSchema, env);
+}

@@ -1,0 +1,91 @@
+#!/usr/bin/env bash
+# Starts (or finds) the real Redis and RabbitMQ the test suite needs, on loopback.
+#   scripts/test-services.sh up    install missing Debian packages (as root), start what is not
+#                                  already answering, record what this script started
+#   scripts/test-services.sh down  stop only what `up` started
+# Ports: REDIS_PORT (6379), RABBITMQ_PORT (5672). State lives in .test-services/.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+state="$PWD/.test-services"
+redis_port="${REDIS_PORT:-6379}"
+rabbit_port="${RABBITMQ_PORT:-5672}"
+rabbit_node="iris-test-${rabbit_port}@localhost"
+
+log() { echo "[test-services] $*" >&2; }
+
+port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+wait_port() { # port seconds
+  local deadline=$((SECONDS + $2))
+  until port_open "$1"; do
+    [ $SECONDS -lt $deadline ] || return 1
+    sleep 0.2
+  done
+}
+
+ensure_packages() {
+  local missing=()
+  command -v redis-server >/dev/null || missing+=(redis-server)
+  command -v rabbitmq-server >/dev/null || missing+=(rabbitmq-server)
+  command -v qpdf >/dev/null || missing+=(qpdf)
+  command -v pdftotext >/dev/null || missing+=(poppler-utils)
+  command -v chromium >/dev/null || missing+=(chromium)
+  [ ${#missing[@]} -eq 0 ] && return 0
+  if [ "$(id -u)" != 0 ]; then
+    log "missing ${missing[*]} and not root: install them with apt-get"; exit 1
+  fi
+  log "installing ${missing[*]}"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+start_redis() {
+  if port_open "$redis_port"; then log "redis already on :$redis_port"; return; fi
+  mkdir -p "$state/redis"
+  redis-server --port "$redis_port" --bind 127.0.0.1 --save '' --appendonly no \
+    --dir "$state/redis" --daemonize yes --pidfile "$state/redis/redis.pid" \
+    --logfile "$state/redis/redis.log"
+  wait_port "$redis_port" 20 || { log "redis did not start"; cat "$state/redis/redis.log" >&2; exit 1; }
+  echo "$redis_port" > "$state/redis.started"
+  log "started redis on :$redis_port"
+}
+
+start_rabbit() {
+  if port_open "$rabbit_port"; then log "rabbitmq already on :$rabbit_port"; return; fi
+  local dir="$state/rabbitmq"
+  mkdir -p "$dir"
+  # The Debian wrapper drops to the rabbitmq user, so its files must be that user's.
+  id rabbitmq >/dev/null 2>&1 && chown -R rabbitmq:rabbitmq "$dir"
+  export RABBITMQ_NODENAME="$rabbit_node" RABBITMQ_NODE_IP_ADDRESS=127.0.0.1 \
+    RABBITMQ_NODE_PORT="$rabbit_port" RABBITMQ_DIST_PORT=$((rabbit_port + 20000)) \
+    RABBITMQ_MNESIA_BASE="$dir/mnesia" RABBITMQ_LOG_BASE="$dir/log" \
+    RABBITMQ_PID_FILE="$dir/rabbit.pid" RABBITMQ_ENABLED_PLUGINS_FILE="$dir/enabled_plugins" \
+    RABBITMQ_CONFIG_FILE="$dir/rabbitmq"
+  echo "[]." > "$dir/enabled_plugins"
+  id rabbitmq >/dev/null 2>&1 && chown rabbitmq:rabbitmq "$dir/enabled_plugins"
+  echo "$rabbit_node" > "$state/rabbitmq.started"
+  rabbitmq-server -detached >/dev/null 2>&1 || true
+  if ! wait_port "$rabbit_port" 90; then
+    log "rabbitmq did not start"; cat "$dir"/log/*.log >&2 2>/dev/null || true; exit 1
+  fi
+  log "started rabbitmq $rabbit_node on :$rabbit_port"
+}
+
+stop_all() {
+  if [ -f "$state/redis.started" ]; then
+    kill "$(cat "$state/redis/redis.pid")" 2>/dev/null || true
+    rm -f "$state/redis.started"; log "stopped redis"
+  fi
+  if [ -f "$state/rabbitmq.started" ]; then
+    rabbitmqctl -n "$(cat "$state/rabbitmq.started")" stop >/dev/null 2>&1 || true
+    rm -f "$state/rabbitmq.started"; log "stopped rabbitmq"
+  fi
+}
+
+case "${1:-}" in
+  up) ensure_packages; mkdir -p "$state"; start_redis; start_rabbit
+      echo "REDIS_URL=redis://127.0.0.1:$redis_port"
+      echo "RABBITMQ_URL=amqp://guest:guest@127.0.0.1:$rabbit_port" ;;
+  down) stop_all ;;
+  *) echo "usage: $0 up|down" >&2; exit 2 ;;
+esac

@@ -1,0 +1,56 @@
+import { z } from "zod";
+import { ConfigError } from "./errors.js";
+
+const urlWithScheme = (schemes: string[], what: string) =>
+  z
+    .string()
+    .refine((v) => {
+      try {
+        return schemes.includes(new URL(v).protocol);
+      } catch {
+        return false;
+      }
+    }, `must be a ${what} URL (${schemes.map((s) => s + "//").join(" or ")}…)`);
+
+const positiveInt = (what: string) =>
+  z.coerce.number({ error: `must be ${what}` }).int(`must be ${what}`).positive(`must be ${what}`);
+
+/** Variables shared by the web and the worker processes, with the SPEC's defaults. */
+export const taskConfigShape = {
+  /** Broker URL; unset means the in-memory queue (embedded mode only). */
+  RABBITMQ_URL: urlWithScheme(["amqp:", "amqps:"], "RabbitMQ").optional(),
+  /** Redis URL; unset means the in-memory store (embedded mode only). */
+  REDIS_URL: urlWithScheme(["redis:", "rediss:"], "Redis").optional(),
+  /** Where workers write PDFs and the web process reads them. */
+  RESULTS_DIR: z.string().min(1, "must be a directory path").default("results_data"),
+  /** How long a job's state and PDF are kept, in seconds (24 h). */
+  RESULT_TTL_SECONDS: positiveInt("a whole number of seconds greater than 0").default(86400),
+  /** Jobs one worker process handles at once (also its prefetch). */
+  WORKER_CONCURRENCY: positiveInt("a whole number greater than 0").default(2),
+  /** Deliveries of one job before it is failed and dead-lettered. */
+  JOB_MAX_ATTEMPTS: positiveInt("a whole number greater than 0").default(3),
+  /** pino level. */
+  LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+};
+
+export const taskConfigSchema = z.object(taskConfigShape);
+export type TaskConfig = Readonly<z.infer<typeof taskConfigSchema>>;
+
+/** Parses env with `schema`; throws a ConfigError naming every bad variable. Empty strings count as unset. */
+export function parseConfig<S extends z.ZodType>(
+  schema: S,
+  env: Record<string, string | undefined>,
+): Readonly<z.infer<S>> {
+  const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ""));
+  const parsed = schema.safeParse(cleaned);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`);
+    throw new ConfigError(`Invalid configuration:\n  ${lines.join("\n  ")}`);
+  }
+  return Object.freeze(parsed.data);
+}
+
+/** The worker's configuration, validated once at start. */
+export function loadConfig(env: Record<string, string | undefined> = process.env): TaskConfig {
+  return parseConfig(taskConfigSchema, env);
+}

@@ -1,0 +1,51 @@
+import type { JobState, Measurements, Stage } from "../contract.js";
+
+/** Everything kept about one job (one Redis hash). */
+export interface JobRecord {
+  jobid: string;
+  state: JobState;
+  progress: number;
+  stage: Stage;
+  input: Measurements;
+  result?: string;
+  probabilities?: Record<string, number>;
+  /** File name of the PDF inside RESULTS_DIR. */
+  report?: string;
+  error?: string;
+  /** Deliveries the worker has started. */
+  attempts: number;
+  model_version?: string;
+  created_at: string;
+  updated_at: string;
+}
+
+/** The fields a worker or the web process may change. */
+export type JobUpdate = Partial<Omit<JobRecord, "jobid" | "input" | "created_at" | "updated_at">>;
+
+/** What an update did: the record afterwards, and whether the change was applied. */
+export interface UpdateOutcome {
+  record: JobRecord;
+  /** false when the job was already final (first writer wins). */
+  applied: boolean;
+}
+
+/** Job state with TTL and change notifications. Implementations: redis.ts, memory.ts. */
+export interface JobStore {
+  /** Stores a new job; its retention starts now. */
+  create(record: JobRecord): Promise<void>;
+  /** The job, or null when unknown or expired. */
+  get(jobid: string): Promise<JobRecord | null>;
+  /** True when the job existed but its retention is over (a tombstone outlives the record). */
+  wasExpired(jobid: string): Promise<boolean>;
+  /**
+   * Applies `update` atomically and publishes the result. Progress never decreases (a lower
+   * progress leaves progress and stage as they are); a final state is never replaced.
+   * Returns null when the job is unknown.
+   */
+  update(jobid: string, update: JobUpdate): Promise<UpdateOutcome | null>;
+  /** Calls `listener` with the record after every applied update, from any process. */
+  subscribe(listener: (record: JobRecord) => void): Promise<() => Promise<void>>;
+  /** Resolves when the store answers. */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
