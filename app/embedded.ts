@@ -1,0 +1,42 @@
+// `npm start`: web and one worker in one process. With RABBITMQ_URL and REDIS_URL set it uses
+// them; with neither it runs on the in-memory queue and store, and says so.
+import { createShutdown } from "../tasks/lifecycle.js";
+import { createLogger } from "../tasks/logger.js";
+import { loadModel } from "../tasks/model/load.js";
+import { createReportFiles } from "../tasks/report/files.js";
+import { connectServices, memoryServices } from "../tasks/services.js";
+import { runWorker } from "../tasks/start-worker-process.js";
+import { loadAppConfigOrExit } from "./load-config.js";
+import { startWeb } from "./start-web.js";
+
+const config = loadAppConfigOrExit();
+const logger = createLogger({ level: config.LOG_LEVEL, name: "embedded" });
+const model = loadModel();
+const distributed = Boolean(config.RABBITMQ_URL && config.REDIS_URL);
+if (!distributed && (config.RABBITMQ_URL || config.REDIS_URL)) {
+  logger.fatal("set both RABBITMQ_URL and REDIS_URL, or neither for the embedded in-memory mode");
+  process.exit(2);
+}
+const services = distributed
+  ? await connectServices(config, logger, { name: `embedded-${process.pid}` })
+  : memoryServices(config);
+const worker = await runWorker({ config, services, model, logger });
+const web = await startWeb({
+  config,
+  queue: services.queue,
+  store: services.store,
+  model,
+  files: createReportFiles(config.RESULTS_DIR),
+  logger,
+});
+logger.info(
+  { port: web.port, model: model.version, services: services.kind },
+  distributed
+    ? `embedded mode: web and one worker in one process on RabbitMQ and Redis, http://localhost:${web.port}`
+    : `embedded mode: web and one worker in one process on in-memory queue and store (no RabbitMQ/Redis), http://localhost:${web.port}`,
+);
+createShutdown({ logger, timeoutMs: 15_000 })
+  .add("stop accepting requests", () => web.close())
+  .add("stop the worker", () => worker.close())
+  .add("close connections", () => services.close())
+  .onSignals();

@@ -1,0 +1,42 @@
+import { STAGE_LABELS } from "../tasks/contract.js";
+import { JobExpiredError, JobNotFoundError } from "../tasks/errors.js";
+import type { JobRecord, JobStore } from "../tasks/store/types.js";
+import { parseJobId } from "./schemas.js";
+
+/** The body of /progress and of the socket's `progress` event. */
+export interface ProgressBody {
+  jobid: string;
+  state: JobRecord["state"];
+  progress: number;
+  stage: string;
+  stage_label: string;
+  error?: string;
+  result?: string;
+  probabilities?: Record<string, number>;
+}
+
+/** A record as clients see it: no file names, no attempts. */
+export function progressBody(record: JobRecord): ProgressBody {
+  const body: ProgressBody = {
+    jobid: record.jobid,
+    state: record.state,
+    progress: record.progress,
+    stage: record.stage,
+    stage_label: STAGE_LABELS[record.stage] ?? record.stage,
+  };
+  if (record.error) body.error = record.error;
+  if (record.state === "SUCCESS") {
+    body.result = record.result;
+    body.probabilities = record.probabilities;
+  }
+  return body;
+}
+
+/** Validates the id and loads the job: malformed 400, unknown 404, expired 410. */
+export async function loadJob(store: JobStore, rawId: unknown): Promise<JobRecord> {
+  const jobid = parseJobId(rawId);
+  const record = await store.get(jobid);
+  if (record) return record;
+  if (await store.wasExpired(jobid)) throw new JobExpiredError(jobid);
+  throw new JobNotFoundError(jobid);
+}

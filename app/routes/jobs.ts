@@ -1,0 +1,43 @@
+import { createReadStream } from "node:fs";
+import { stat } from "node:fs/promises";
+import Router from "@koa/router";
+import { JobStateConflictError } from "../../tasks/errors.js";
+import type { ReportFiles } from "../../tasks/report/files.js";
+import type { JobStore } from "../../tasks/store/types.js";
+import { loadJob, progressBody } from "../job-view.js";
+
+/** GET /progress and GET /result (the seed-compatible job endpoints). */
+export function jobRoutes(deps: { store: JobStore; files: ReportFiles }): Router {
+  const router = new Router();
+
+  router.get("/progress", async (ctx) => {
+    const record = await loadJob(deps.store, ctx.query.jobid);
+    ctx.set("Cache-Control", "no-store");
+    ctx.body = progressBody(record);
+  });
+
+  router.get("/result", async (ctx) => {
+    const record = await loadJob(deps.store, ctx.query.jobid);
+    if (record.state === "FAILURE") {
+      throw new JobStateConflictError(record.error ?? "The job failed; there is no report.", record.state);
+    }
+    if (record.state !== "SUCCESS" || !record.report) {
+      throw new JobStateConflictError("The report is not ready yet.", record.state);
+    }
+    const file = deps.files.path(record.report);
+    let size: number;
+    try {
+      size = (await stat(file)).size;
+    } catch {
+      throw new JobStateConflictError("The report file is no longer available.", record.state);
+    }
+    const disposition = ctx.query.inline === "1" ? "inline" : "attachment";
+    ctx.set("Content-Disposition", `${disposition}; filename="iris-report-${record.jobid}.pdf"`);
+    ctx.set("Cache-Control", "private, max-age=3600");
+    ctx.type = "application/pdf";
+    ctx.length = size;
+    ctx.body = createReadStream(file);
+  });
+
+  return router;
+}

@@ -1,0 +1,32 @@
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { createApp, type AppDeps } from "./create-app.js";
+
+/** A listening web process. */
+export interface WebServer {
+  server: Server;
+  port: number;
+  close(): Promise<void>;
+}
+
+/** Creates the HTTP server for the app and listens on config PORT/HOST. */
+export async function startWeb(deps: AppDeps): Promise<WebServer> {
+  const app = createApp(deps);
+  const server = createServer(app.callback());
+  // Keep-alive longer than a typical proxy's, so the proxy closes idle sockets first.
+  server.keepAliveTimeout = 65_000;
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(deps.config.PORT, deps.config.HOST, () => resolve());
+  });
+  const port = (server.address() as AddressInfo).port;
+  return {
+    server,
+    port,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeIdleConnections();
+      }),
+  };
+}

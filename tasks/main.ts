@@ -1,0 +1,32 @@
+// Worker entry: loadConfig → adapters → worker → shutdown steps (npm run worker).
+import { loadConfig } from "./config.js";
+import { createShutdown } from "./lifecycle.js";
+import { createLogger } from "./logger.js";
+import { loadModel } from "./model/load.js";
+import { connectServices } from "./services.js";
+import { runWorker } from "./start-worker-process.js";
+
+const config = (() => {
+  try {
+    return loadConfig();
+  } catch (err) {
+    console.error((err as Error).message);
+    process.exit(2);
+  }
+})();
+const logger = createLogger({ level: config.LOG_LEVEL, name: "worker" });
+if (!config.RABBITMQ_URL || !config.REDIS_URL) {
+  logger.fatal("the worker needs RABBITMQ_URL and REDIS_URL (use `npm start` for the embedded mode)");
+  process.exit(2);
+}
+const model = loadModel();
+const services = await connectServices(config, logger, { name: `worker-${process.pid}` });
+const worker = await runWorker({ config, services, model, logger });
+logger.info(
+  { concurrency: config.WORKER_CONCURRENCY, model: model.version, pid: process.pid },
+  "worker ready",
+);
+createShutdown({ logger, timeoutMs: 30_000 })
+  .add("stop consuming and finish in-flight jobs", () => worker.close())
+  .add("close connections", () => services.close())
+  .onSignals();

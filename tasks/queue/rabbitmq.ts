@@ -1,0 +1,213 @@
+import { EventEmitter } from "node:events";
+import type { Channel, ConfirmChannel, ConsumeMessage, RecoveringChannelModel } from "amqplib";
+import type { JobMessage } from "../contract.js";
+import { QueueUnavailableError } from "../errors.js";
+import type { Consumer, Delivery, JobQueue, Outcome, QueueStats } from "./types.js";
+
+/** Options for the RabbitMQ queue. The connection is made by the entry file (amqplib recovery on). */
+export interface RabbitQueueOptions {
+  connection: RecoveringChannelModel;
+  /** Queue name; `.dlx` and `.dead` are derived from it. */
+  queue?: string;
+  /** x-delivery-limit: the broker's backstop against a job that kills its worker every time. */
+  maxAttempts: number;
+  /** How long a publisher waits for the broker's confirm before answering 503. */
+  confirmTimeoutMs?: number;
+}
+
+/** Events: "error" is never emitted; "warn" (message, err) lets the entry file log. */
+export type RabbitQueue = JobQueue & EventEmitter;
+
+/**
+ * JobQueue on RabbitMQ: a durable quorum queue with a delivery limit and a dead-letter queue,
+ * persistent messages, publisher confirms, manual acks. Topology is asserted on every channel
+ * the queue opens, so it is declared again after every reconnect.
+ */
+export function createRabbitQueue(opts: RabbitQueueOptions): RabbitQueue {
+  const { connection } = opts;
+  const queue = opts.queue ?? "iris.jobs";
+  const dlx = `${queue}.dlx`;
+  const dead = `${queue}.dead`;
+  const confirmTimeoutMs = opts.confirmTimeoutMs ?? 2000;
+  const events = new EventEmitter();
+  let connected = true;
+  let closed = false;
+  let publishChannel: Promise<ConfirmChannel> | null = null;
+
+  connection.on("disconnect", () => {
+    connected = false;
+    publishChannel = null;
+  });
+  connection.on("connect", () => {
+    connected = true;
+  });
+
+  async function assertTopology(ch: Channel): Promise<void> {
+    await ch.assertExchange(dlx, "fanout", { durable: true });
+    await ch.assertQueue(dead, { durable: true, arguments: { "x-queue-type": "quorum" } });
+    await ch.bindQueue(dead, dlx, "");
+    await ch.assertQueue(queue, {
+      durable: true,
+      arguments: {
+        "x-queue-type": "quorum",
+        "x-delivery-limit": opts.maxAttempts,
+        "x-dead-letter-exchange": dlx,
+      },
+    });
+  }
+
+  function getPublishChannel(): Promise<ConfirmChannel> {
+    if (!publishChannel) {
+      const opening = (async () => {
+        const ch = await connection.createConfirmChannel();
+        ch.on("error", (err: Error) => events.emit("warn", "publish channel error", err));
+        ch.on("close", () => {
+          if (publishChannel === opening) publishChannel = null;
+        });
+        await assertTopology(ch);
+        return ch;
+      })();
+      publishChannel = opening;
+      opening.catch(() => {
+        if (publishChannel === opening) publishChannel = null;
+      });
+    }
+    return publishChannel;
+  }
+
+  /** Fails fast: a web request must never hang on a broker that is away. */
+  function withDeadline<T>(work: Promise<T>, what: string): Promise<T> {
+    if (!connected || closed) return Promise.reject(new QueueUnavailableError());
+    let timer: NodeJS.Timeout;
+    const deadline = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new QueueUnavailableError(`The job queue did not ${what} in time.`)), confirmTimeoutMs);
+    });
+    return Promise.race([work, deadline]).finally(() => clearTimeout(timer));
+  }
+
+  async function publish(message: JobMessage): Promise<void> {
+    const body = Buffer.from(JSON.stringify(message));
+    await withDeadline(
+      (async () => {
+        const ch = await getPublishChannel();
+        await new Promise<void>((resolve, reject) => {
+          ch.sendToQueue(
+            queue,
+            body,
+            { persistent: true, contentType: "application/json", messageId: message.jobid },
+            (err) => (err ? reject(new QueueUnavailableError("The broker refused the job.")) : resolve()),
+          );
+        });
+      })().catch((err) => {
+        throw err instanceof QueueUnavailableError ? err : new QueueUnavailableError();
+      }),
+      "confirm the job",
+    );
+  }
+
+  async function stats(): Promise<QueueStats> {
+    return withDeadline(
+      (async () => {
+        const ch = await getPublishChannel();
+        const { messageCount, consumerCount } = await ch.checkQueue(queue);
+        return { messages: messageCount, consumers: consumerCount };
+      })().catch((err) => {
+        throw err instanceof QueueUnavailableError ? err : new QueueUnavailableError();
+      }),
+      "answer",
+    );
+  }
+
+  async function consume(
+    handler: (d: Delivery) => Promise<Outcome>,
+    { concurrency }: { concurrency: number },
+  ): Promise<Consumer> {
+    let stopped = false;
+    let channel: Channel | null = null;
+    let consumerTag: string | null = null;
+    const inFlight = new Set<Promise<void>>();
+
+    const settle = (ch: Channel, msg: ConsumeMessage, outcome: Outcome) => {
+      // If the channel died meanwhile the broker redelivers the message: nothing to settle here.
+      try {
+        if (outcome === "ack") ch.ack(msg);
+        else ch.nack(msg, false, outcome === "retry");
+      } catch (err) {
+        events.emit("warn", "could not settle a delivery (channel closed); it will be redelivered", err);
+      }
+    };
+
+    const onMessage = (ch: Channel, msg: ConsumeMessage) => {
+      const count = Number(msg.properties.headers?.["x-delivery-count"] ?? 0);
+      const work = handler({ body: msg.content, attempt: count + 1 })
+        .catch((err) => {
+          events.emit("warn", "job handler threw; requeueing", err);
+          return "retry" as Outcome;
+        })
+        .then((outcome) => settle(ch, msg, outcome));
+      inFlight.add(work);
+      void work.finally(() => inFlight.delete(work));
+    };
+
+    const start = async (): Promise<void> => {
+      const ch = await connection.createChannel();
+      ch.on("error", (err: Error) => events.emit("warn", "consumer channel error", err));
+      ch.on("close", () => {
+        if (channel === ch) channel = null;
+        if (!stopped && !closed) void restart();
+      });
+      await assertTopology(ch);
+      await ch.prefetch(concurrency);
+      const reply = await ch.consume(
+        queue,
+        (msg) => {
+          if (msg) onMessage(ch, msg);
+          else if (!stopped) void ch.close().catch(() => {}); // cancelled by the broker: reopen
+        },
+        { noAck: false },
+      );
+      channel = ch;
+      consumerTag = reply.consumerTag;
+    };
+
+    let restarting = false;
+    const restart = async () => {
+      if (restarting) return;
+      restarting = true;
+      for (let delay = 100; !stopped && !closed; delay = Math.min(delay * 2, 5000)) {
+        try {
+          await start(); // createChannel waits for the connection to come back
+          events.emit("info", "consumer re-established");
+          break;
+        } catch (err) {
+          events.emit("warn", "consumer could not start; retrying", err);
+          await new Promise((r) => setTimeout(r, delay));
+        }
+      }
+      restarting = false;
+    };
+
+    await start();
+    return {
+      async stop() {
+        stopped = true;
+        const ch = channel;
+        if (ch && consumerTag) await ch.cancel(consumerTag).catch(() => {});
+        await Promise.allSettled([...inFlight]);
+        if (ch) await ch.close().catch(() => {});
+      },
+    };
+  }
+
+  return Object.assign(events, {
+    publish,
+    stats,
+    consume,
+    async close() {
+      closed = true;
+      const ch = publishChannel;
+      publishChannel = null;
+      if (ch) await ch.then((c) => c.close()).catch(() => {});
+    },
+  });
+}

@@ -1,0 +1,308 @@
+import type PDFDocument from "pdfkit";
+import type { TrainingFlower } from "./training-data.js";
+
+type Doc = typeof PDFDocument;
+
+/** A rectangle on the page, in PDF points from the top-left corner. */
+export interface Box {
+  x: number;
+  y: number;
+  width: number;
+  height: number;
+}
+
+/** One colour per species, from the Okabe–Ito palette so the report survives colour blindness and greyscale. */
+export const SPECIES_COLOURS: Readonly<Record<string, string>> = Object.freeze({
+  setosa: "#E69F00",
+  versicolor: "#0072B2",
+  virginica: "#009E73",
+});
+
+const UNKNOWN_COLOUR = "#888888";
+const INK = "#1A1A1A";
+const MUTED = "#666666";
+const GRID = "#E6E6E6";
+// Helvetica's cap height; lets "middle" centre digits and capitals rather than the em box.
+const CAP_HEIGHT = 0.718;
+
+/** The colour for a species, grey for one the palette does not know. */
+export function speciesColour(species: string): string {
+  return SPECIES_COLOURS[species] ?? UNKNOWN_COLOUR;
+}
+
+/** How `drawLabel` places and styles one line of text. */
+export interface LabelOptions {
+  font?: string;
+  size?: number;
+  color?: string;
+  align?: "left" | "center" | "right";
+  valign?: "top" | "middle" | "baseline";
+  maxWidth?: number;
+}
+
+/**
+ * Draws one line of text anchored at (x, y) and returns its width. It never wraps: PDFKit's
+ * line wrapper is what adds pages, and the report must stay on one page whatever the input.
+ * Text wider than maxWidth shrinks to 70 % and is then cut with an ellipsis.
+ */
+export function drawLabel(doc: Doc, text: string, x: number, y: number, options: LabelOptions = {}): number {
+  const { font = "Helvetica", color = INK, align = "left", valign = "top", maxWidth } = options;
+  let size = options.size ?? 10;
+  doc.font(font).fontSize(size);
+  let shown = text;
+  let width = doc.widthOfString(shown);
+  if (maxWidth !== undefined && width > maxWidth) {
+    size = Math.max(size * 0.7, size * (maxWidth / width));
+    doc.fontSize(size);
+    width = doc.widthOfString(shown);
+    while (width > maxWidth && shown.length > 1) {
+      shown = shown.slice(0, -1);
+      width = doc.widthOfString(`${shown}…`);
+    }
+    if (shown !== text) shown = `${shown}…`;
+  }
+  const left = align === "left" ? x : align === "center" ? x - width / 2 : x - width;
+  const baseline = valign === "top" ? "top" : valign === "baseline" ? "alphabetic" : -(CAP_HEIGHT / 2) * size;
+  doc.fillColor(color).text(shown, left, y, { lineBreak: false, baseline });
+  return width;
+}
+
+/** Horizontal bars, one per class in `classes` order: name, bar, percentage; the winner in bold. */
+export function drawProbabilityBars(
+  doc: Doc,
+  box: Box,
+  probabilities: Record<string, number>,
+  classes: string[],
+): void {
+  if (classes.length === 0) return;
+  const size = 10;
+  const winner = classes.reduce((a, b) => ((probabilities[b] ?? 0) > (probabilities[a] ?? 0) ? b : a));
+  doc.font("Helvetica-BoldOblique").fontSize(size);
+  const nameWidth = Math.max(...classes.map((c) => doc.widthOfString(c))) + 10;
+  doc.font("Helvetica-Bold");
+  const pctWidth = doc.widthOfString("100.0%") + 8;
+  const trackX = box.x + nameWidth;
+  const trackWidth = Math.max(box.width - nameWidth - pctWidth, 10);
+  const rowHeight = box.height / classes.length;
+  const barHeight = Math.min(rowHeight * 0.6, 16);
+
+  classes.forEach((name, i) => {
+    const p = clamp01(probabilities[name] ?? 0);
+    const mid = box.y + rowHeight * (i + 0.5);
+    const bold = name === winner;
+    drawLabel(doc, name, box.x, mid, {
+      font: bold ? "Helvetica-BoldOblique" : "Helvetica-Oblique",
+      size,
+      valign: "middle",
+      maxWidth: nameWidth - 6,
+    });
+    doc.rect(trackX, mid - barHeight / 2, trackWidth, barHeight).fill("#EFEFEF");
+    // A hairline keeps a 0.4 % bar visible instead of vanishing.
+    if (p > 0) doc.rect(trackX, mid - barHeight / 2, Math.max(trackWidth * p, 1), barHeight).fill(speciesColour(name));
+    drawLabel(doc, formatPercent(p), box.x + box.width, mid, {
+      font: bold ? "Helvetica-Bold" : "Helvetica",
+      size,
+      align: "right",
+      valign: "middle",
+    });
+  });
+}
+
+/** A sample to mark on the scatter; coloured by its predicted species when given. */
+export interface HighlightPoint {
+  petalLength: number;
+  petalWidth: number;
+  species?: string;
+}
+
+/** What the scatter plots: the training flowers as the backdrop, and the submitted sample(s). */
+export interface ScatterData {
+  training: readonly TrainingFlower[];
+  highlight: readonly HighlightPoint[];
+}
+
+interface Domain {
+  xMax: number;
+  yMax: number;
+  yStep: number;
+}
+
+interface Plot extends Box, Domain {}
+
+/** Projected training points per species, keyed by plot geometry; the 150 flowers never move. */
+const projections = new WeakMap<readonly TrainingFlower[], Map<string, Map<string, number[]>>>();
+const LEGEND_HEIGHT = 16;
+const PAD = { left: 46, right: 6, top: LEGEND_HEIGHT + 8, bottom: 36 };
+
+/** Petal length (x) × petal width (y) scatter of the training flowers, with the highlight marked. */
+export function drawScatter(doc: Doc, box: Box, data: ScatterData): void {
+  const domain = domainFor(data);
+  const plot: Plot = {
+    x: box.x + PAD.left,
+    y: box.y + PAD.top,
+    width: box.width - PAD.left - PAD.right,
+    height: box.height - PAD.top - PAD.bottom,
+    ...domain,
+  };
+  drawAxes(doc, plot);
+  for (const [species, coords] of projected(data.training, plot)) {
+    for (let i = 0; i < coords.length; i += 2) doc.circle(coords[i]!, coords[i + 1]!, 2.6);
+    // One fill per species: 150 fill operators would triple the content stream.
+    doc.fillColor(speciesColour(species)).fillOpacity(0.7).fill();
+  }
+  doc.fillOpacity(1);
+  drawHighlight(doc, plot, data.highlight);
+  drawLegend(doc, box, plot, data);
+}
+
+function domainFor({ training, highlight }: ScatterData): Domain {
+  let xMax = 0;
+  let yMax = 0;
+  for (const f of training) {
+    xMax = Math.max(xMax, f.petalLength);
+    yMax = Math.max(yMax, f.petalWidth);
+  }
+  for (const h of highlight) {
+    xMax = Math.max(xMax, h.petalLength);
+    yMax = Math.max(yMax, h.petalWidth);
+  }
+  // Grown to whole ticks with headroom so any valid sample lands inside the frame; the epsilon
+  // keeps 6.9 + 0.1 from rounding up to an empty eighth column.
+  const yStep = yMax <= 3 ? 0.5 : yMax <= 6 ? 1 : 2;
+  return {
+    xMax: Math.ceil(xMax + 0.1 - 1e-9),
+    yMax: Math.ceil((yMax + 0.2 - 1e-9) / yStep) * yStep,
+    yStep,
+  };
+}
+
+function projected(training: readonly TrainingFlower[], plot: Plot): Map<string, number[]> {
+  let byGeometry = projections.get(training);
+  if (!byGeometry) projections.set(training, (byGeometry = new Map()));
+  const key = `${plot.x},${plot.y},${plot.width},${plot.height},${plot.xMax},${plot.yMax}`;
+  let bySpecies = byGeometry.get(key);
+  if (!bySpecies) {
+    bySpecies = new Map();
+    for (const f of training) {
+      const coords = bySpecies.get(f.species) ?? [];
+      coords.push(px(plot, f.petalLength), py(plot, f.petalWidth));
+      bySpecies.set(f.species, coords);
+    }
+    // Few layouts exist in practice; the cap only stops an odd caller from growing it forever.
+    if (byGeometry.size > 32) byGeometry.clear();
+    byGeometry.set(key, bySpecies);
+  }
+  return bySpecies;
+}
+
+const px = (p: Plot, v: number): number => p.x + (v / p.xMax) * p.width;
+const py = (p: Plot, v: number): number => p.y + p.height - (v / p.yMax) * p.height;
+
+function drawAxes(doc: Doc, plot: Plot): void {
+  const bottom = plot.y + plot.height;
+  doc.lineWidth(0.5).strokeColor(GRID);
+  for (let v = 0; v <= plot.xMax + 1e-9; v += 1) doc.moveTo(px(plot, v), plot.y).lineTo(px(plot, v), bottom);
+  for (let v = 0; v <= plot.yMax + 1e-9; v += plot.yStep) doc.moveTo(plot.x, py(plot, v)).lineTo(plot.x + plot.width, py(plot, v));
+  doc.stroke();
+  doc.lineWidth(0.8).strokeColor(MUTED).rect(plot.x, plot.y, plot.width, plot.height).stroke();
+
+  // Tick marks are stroked before any label: text operators may not interrupt a path.
+  for (let v = 0; v <= plot.xMax + 1e-9; v += 1) doc.moveTo(px(plot, v), bottom).lineTo(px(plot, v), bottom + 3);
+  for (let v = 0; v <= plot.yMax + 1e-9; v += plot.yStep) doc.moveTo(plot.x - 3, py(plot, v)).lineTo(plot.x, py(plot, v));
+  doc.stroke();
+  const tick = { size: 8, color: MUTED };
+  for (let v = 0; v <= plot.xMax + 1e-9; v += 1) drawLabel(doc, String(v), px(plot, v), bottom + 6, { ...tick, align: "center" });
+  for (let v = 0; v <= plot.yMax + 1e-9; v += plot.yStep) {
+    drawLabel(doc, v.toFixed(plot.yStep < 1 ? 1 : 0), plot.x - 6, py(plot, v), { ...tick, align: "right", valign: "middle" });
+  }
+
+  const axis = { font: "Helvetica-Bold", size: 9, align: "center" as const };
+  drawLabel(doc, "Petal length (cm)", plot.x + plot.width / 2, bottom + 22, axis);
+  const yLabelX = plot.x - 40;
+  const yLabelY = plot.y + plot.height / 2;
+  doc.save().rotate(-90, { origin: [yLabelX, yLabelY] });
+  drawLabel(doc, "Petal width (cm)", yLabelX, yLabelY, axis);
+  doc.restore();
+}
+
+function drawHighlight(doc: Doc, plot: Plot, points: readonly HighlightPoint[]): void {
+  if (points.length === 1) {
+    const p = points[0]!;
+    const x = px(plot, p.petalLength);
+    const y = py(plot, p.petalWidth);
+    star(doc, x, y, 10);
+    doc.lineWidth(4).strokeColor("#FFFFFF").stroke();
+    star(doc, x, y, 10);
+    doc.lineWidth(1.4).strokeColor("#000000").fillAndStroke(p.species ? speciesColour(p.species) : "#FFFFFF", "#000000");
+    drawCallout(doc, plot, x, y);
+    return;
+  }
+  // Many rows (a batch): small outlined diamonds so the training data stays readable beneath.
+  const r = points.length <= 20 ? 4 : 3;
+  doc.lineWidth(0.6).strokeColor("#000000");
+  for (const p of points) {
+    diamond(doc, px(plot, p.petalLength), py(plot, p.petalWidth), r);
+    doc.fillAndStroke(p.species ? speciesColour(p.species) : "#FFFFFF", "#000000");
+  }
+}
+
+function drawCallout(doc: Doc, plot: Plot, x: number, y: number): void {
+  const text = "Your flower";
+  doc.font("Helvetica-Bold").fontSize(9);
+  const w = doc.widthOfString(text) + 8;
+  const h = 14;
+  // Up and to the left is where Iris data is sparsest; flip when that would leave the frame.
+  const left = x - 16 - w >= plot.x + 2;
+  const up = y - 16 - h >= plot.y + 2;
+  const bx = left ? x - 16 - w : x + 16;
+  const by = up ? y - 16 - h : y + 16;
+  doc.moveTo(x + (left ? -7 : 7), y + (up ? -7 : 7)).lineTo(left ? bx + w : bx, up ? by + h : by);
+  doc.lineWidth(0.8).strokeColor("#000000").stroke();
+  doc.roundedRect(bx, by, w, h, 3).fillOpacity(0.9).fillAndStroke("#FFFFFF", "#000000").fillOpacity(1);
+  drawLabel(doc, text, bx + w / 2, by + h / 2, { font: "Helvetica-Bold", size: 9, align: "center", valign: "middle" });
+}
+
+function drawLegend(doc: Doc, box: Box, plot: Plot, data: ScatterData): void {
+  // Above the frame, not inside it, so it can never hide a point.
+  const y = box.y + LEGEND_HEIGHT / 2;
+  let x = plot.x;
+  for (const species of Object.keys(SPECIES_COLOURS)) {
+    doc.circle(x + 4, y, 4).fill(speciesColour(species));
+    x += 12 + drawLabel(doc, species, x + 12, y, { font: "Helvetica-Oblique", size: 9, valign: "middle" }) + 16;
+  }
+  const n = data.highlight.length;
+  if (n > 0) {
+    const only = n === 1 ? data.highlight[0]!.species : undefined;
+    if (n === 1) star(doc, x + 6, y, 6);
+    else diamond(doc, x + 6, y, 4);
+    doc.lineWidth(0.8).fillAndStroke(only ? speciesColour(only) : "#FFFFFF", "#000000");
+    x += 16 + drawLabel(doc, n === 1 ? "Your flower" : `Your flowers (${n})`, x + 16, y, { size: 9, valign: "middle" });
+  }
+  const count = `${data.training.length} training flowers`;
+  doc.font("Helvetica").fontSize(8);
+  if (x + 12 + doc.widthOfString(count) > plot.x + plot.width) return;
+  drawLabel(doc, count, plot.x + plot.width, y, { size: 8, color: MUTED, align: "right", valign: "middle" });
+}
+
+function star(doc: Doc, x: number, y: number, r: number): void {
+  const points: [number, number][] = [];
+  for (let i = 0; i < 10; i++) {
+    const radius = i % 2 === 0 ? r : r * 0.45;
+    const angle = -Math.PI / 2 + (i * Math.PI) / 5;
+    points.push([x + radius * Math.cos(angle), y + radius * Math.sin(angle)]);
+  }
+  doc.polygon(...points);
+}
+
+function diamond(doc: Doc, x: number, y: number, r: number): void {
+  doc.polygon([x, y - r], [x + r, y], [x, y + r], [x - r, y]);
+}
+
+function clamp01(v: number): number {
+  return Number.isFinite(v) ? Math.min(Math.max(v, 0), 1) : 0;
+}
+
+/** A probability as a percentage with one decimal, e.g. 0.9467 → "94.7%". */
+export function formatPercent(p: number): string {
+  return `${(clamp01(p) * 100).toFixed(1)}%`;
+}

@@ -1,0 +1,83 @@
+import amqplib from "amqplib";
+import { Redis } from "ioredis";
+import type { TaskConfig } from "./config.js";
+import { redactUrl, type Logger } from "./logger.js";
+import { createMemoryQueue } from "./queue/memory.js";
+import { createRabbitQueue } from "./queue/rabbitmq.js";
+import type { JobQueue } from "./queue/types.js";
+import { createMemoryStore } from "./store/memory.js";
+import { createRedisStore } from "./store/redis.js";
+import type { JobStore } from "./store/types.js";
+
+/** The adapters an entry file runs on, and how to let go of them. */
+export interface Services {
+  queue: JobQueue;
+  store: JobStore;
+  /** "rabbitmq+redis" or "memory". */
+  kind: string;
+  close(): Promise<void>;
+}
+
+/** The in-memory adapters (embedded mode and fast tests). */
+export function memoryServices(config: Pick<TaskConfig, "RESULT_TTL_SECONDS" | "JOB_MAX_ATTEMPTS">): Services {
+  const queue = createMemoryQueue({ maxAttempts: config.JOB_MAX_ATTEMPTS });
+  const store = createMemoryStore({ ttlSeconds: config.RESULT_TTL_SECONDS });
+  return { queue, store, kind: "memory", close: async () => Promise.all([queue.close(), store.close()]).then(() => {}) };
+}
+
+/** Makes a Redis client that reconnects by itself and logs its state changes. */
+export function connectRedis(url: string, logger: Logger, name: string): Redis {
+  const client = new Redis(url, {
+    connectionName: name,
+    maxRetriesPerRequest: 2,
+    retryStrategy: (times) => Math.min(100 * 2 ** times, 2000),
+  });
+  client.on("error", (err) => logger.warn({ err: err.message, redis: name }, "redis connection error"));
+  client.on("ready", () => logger.info({ redis: name }, "redis ready"));
+  return client;
+}
+
+/**
+ * The entry files' one place that opens real connections (RabbitMQ with amqplib's recovery,
+ * two Redis connections: commands and subscriptions). Everything else receives them.
+ */
+export async function connectServices(
+  config: TaskConfig,
+  logger: Logger,
+  opts: { name: string; queueName?: string; prefix?: string; confirmTimeoutMs?: number },
+): Promise<Services> {
+  if (!config.RABBITMQ_URL || !config.REDIS_URL) {
+    throw new Error("connectServices needs both RABBITMQ_URL and REDIS_URL");
+  }
+  const connection = await amqplib.connect(config.RABBITMQ_URL, {
+    clientProperties: { connection_name: opts.name },
+    recovery: { initialDelay: 200, maxDelay: 5000, maxRetries: Infinity, initialMaxRetries: 10 },
+  });
+  connection.on("disconnect", (err: Error) => logger.warn({ err: err?.message }, "rabbitmq disconnected; reconnecting"));
+  connection.on("connect", () => logger.info({ url: redactUrl(config.RABBITMQ_URL!) }, "rabbitmq connected"));
+  connection.on("reconnect-scheduled", ({ attempt, delay }: { attempt: number; delay: number }) =>
+    logger.debug({ attempt, delay }, "rabbitmq reconnect scheduled"),
+  );
+  connection.on("error", (err: Error) => logger.warn({ err: err.message }, "rabbitmq connection error"));
+  const queue = createRabbitQueue({
+    connection,
+    queue: opts.queueName,
+    maxAttempts: config.JOB_MAX_ATTEMPTS,
+    confirmTimeoutMs: opts.confirmTimeoutMs,
+  });
+  queue.on("warn", (message: string, err?: Error) => logger.warn({ err: err?.message }, message));
+  queue.on("info", (message: string) => logger.info(message));
+  const client = connectRedis(config.REDIS_URL, logger, `${opts.name}-cmd`);
+  const subscriber = connectRedis(config.REDIS_URL, logger, `${opts.name}-sub`);
+  const store = createRedisStore({ client, subscriber, ttlSeconds: config.RESULT_TTL_SECONDS, prefix: opts.prefix });
+  return {
+    queue,
+    store,
+    kind: "rabbitmq+redis",
+    async close() {
+      await queue.close();
+      await store.close();
+      await connection.close().catch(() => {});
+    },
+  };
+}

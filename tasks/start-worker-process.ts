@@ -1,0 +1,45 @@
+import type { TaskConfig } from "./config.js";
+import type { Logger } from "./logger.js";
+import type { Model } from "./model/load.js";
+import { createJobProcessor } from "./process-job.js";
+import { createReportFiles } from "./report/files.js";
+import { renderReport } from "./report/render.js";
+import type { Services } from "./services.js";
+import { startWorker } from "./worker.js";
+
+/** How often a worker sweeps expired PDFs. */
+const SWEEP_INTERVAL_MS = 10 * 60 * 1000;
+
+/** Wires a worker onto given services: processor, consumer, periodic sweep. Returns its close(). */
+export async function runWorker(deps: {
+  config: TaskConfig;
+  services: Services;
+  model: Model;
+  logger: Logger;
+}): Promise<{ close(): Promise<void> }> {
+  const { config, services, model, logger } = deps;
+  const files = createReportFiles(config.RESULTS_DIR);
+  const processJob = createJobProcessor({ store: services.store, model, files, render: renderReport, logger });
+  const worker = await startWorker({
+    queue: services.queue,
+    store: services.store,
+    processJob,
+    logger,
+    concurrency: config.WORKER_CONCURRENCY,
+    maxAttempts: config.JOB_MAX_ATTEMPTS,
+  });
+  const sweep = () =>
+    files
+      .sweep(config.RESULT_TTL_SECONDS * 1000)
+      .then((removed) => removed && logger.info({ removed }, "swept expired reports"))
+      .catch((err) => logger.warn({ err }, "report sweep failed"));
+  const timer = setInterval(sweep, SWEEP_INTERVAL_MS);
+  timer.unref();
+  void sweep();
+  return {
+    async close() {
+      clearInterval(timer);
+      await worker.close();
+    },
+  };
+}

@@ -1,0 +1,63 @@
+import { EventEmitter } from "node:events";
+import { TERMINAL_STATES } from "../contract.js";
+import type { JobRecord, JobStore, JobUpdate } from "./types.js";
+
+/** In-memory JobStore for the embedded `npm start` and fast tests; same rules as redis.ts. */
+export function createMemoryStore(opts: { ttlSeconds: number; now?: () => Date }): JobStore {
+  const now = opts.now ?? (() => new Date());
+  const ttlMs = opts.ttlSeconds * 1000;
+  const jobs = new Map<string, { record: JobRecord; expiresAt: number }>();
+  const tombstones = new Set<string>();
+  const events = new EventEmitter().setMaxListeners(0);
+
+  const live = (jobid: string) => {
+    const entry = jobs.get(jobid);
+    if (entry && entry.expiresAt <= now().getTime()) {
+      jobs.delete(jobid);
+      return undefined;
+    }
+    return entry;
+  };
+  // Records are copied in and out so callers cannot mutate what is stored.
+  const copy = (r: JobRecord): JobRecord => structuredClone(r);
+
+  return {
+    async create(record) {
+      jobs.set(record.jobid, { record: copy(record), expiresAt: now().getTime() + ttlMs });
+      tombstones.add(record.jobid);
+    },
+    async get(jobid) {
+      const entry = live(jobid);
+      return entry ? copy(entry.record) : null;
+    },
+    async wasExpired(jobid) {
+      return !live(jobid) && tombstones.has(jobid);
+    },
+    async update(jobid, update: JobUpdate) {
+      const entry = live(jobid);
+      if (!entry) return null;
+      if (TERMINAL_STATES.has(entry.record.state)) return { applied: false, record: copy(entry.record) };
+      const patch: JobUpdate = { ...update };
+      if (patch.progress !== undefined && patch.progress < entry.record.progress) {
+        delete patch.progress;
+        delete patch.stage;
+      }
+      for (const [k, v] of Object.entries(patch)) if (v !== undefined) (entry.record as never as Record<string, unknown>)[k] = v;
+      entry.record.updated_at = now().toISOString();
+      entry.expiresAt = now().getTime() + ttlMs;
+      const record = copy(entry.record);
+      events.emit("change", record);
+      return { applied: true, record: copy(record) };
+    },
+    async subscribe(listener) {
+      events.on("change", listener);
+      return async () => {
+        events.off("change", listener);
+      };
+    },
+    async ping() {},
+    async close() {
+      events.removeAllListeners();
+    },
+  };
+}

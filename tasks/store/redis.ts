@@ -1,0 +1,111 @@
+import type { Redis } from "ioredis";
+import { decodeFlat, decodeHash, encodeFields } from "./codec.js";
+import type { JobRecord, JobStore, JobUpdate, UpdateOutcome } from "./types.js";
+
+/**
+ * One Lua call per update: apply unless final, keep progress monotonic, refresh the TTL,
+ * publish the whole record. Atomic, so two workers racing on a redelivered job cannot
+ * interleave, and one round trip per stage.
+ * KEYS[1] job hash · ARGV[1] ttl s · ARGV[2] channel · ARGV[3] now · ARGV[4..] field/value pairs
+ */
+const UPDATE_SCRIPT = `
+if redis.call('EXISTS', KEYS[1]) == 0 then return false end
+local state = redis.call('HGET', KEYS[1], 'state')
+if state == 'SUCCESS' or state == 'FAILURE' or state == 'REVOKED' then
+  return {0, redis.call('HGETALL', KEYS[1])}
+end
+local current = tonumber(redis.call('HGET', KEYS[1], 'progress') or '0')
+local lower = false
+for i = 4, #ARGV, 2 do
+  if ARGV[i] == 'progress' and tonumber(ARGV[i + 1]) < current then lower = true end
+end
+for i = 4, #ARGV, 2 do
+  local f = ARGV[i]
+  if not (lower and (f == 'progress' or f == 'stage')) then
+    redis.call('HSET', KEYS[1], f, ARGV[i + 1])
+  end
+end
+redis.call('HSET', KEYS[1], 'updated_at', ARGV[3])
+redis.call('EXPIRE', KEYS[1], tonumber(ARGV[1]))
+local all = redis.call('HGETALL', KEYS[1])
+redis.call('PUBLISH', ARGV[2], cjson.encode(all))
+return {1, all}
+`;
+
+/** How much longer than the record a tombstone lives, so 410 outlasts the data. */
+const TOMBSTONE_FACTOR = 7;
+
+/** Options for the Redis store. `prefix` isolates tests and deployments. */
+export interface RedisStoreOptions {
+  /** Commands client. */
+  client: Redis;
+  /** A second connection for SUBSCRIBE (a subscribed connection can do nothing else). */
+  subscriber?: Redis;
+  ttlSeconds: number;
+  prefix?: string;
+  now?: () => Date;
+}
+
+/** JobStore on Redis: one hash per job with a TTL, every change PUBLISHed. */
+export function createRedisStore(opts: RedisStoreOptions): JobStore {
+  const { client, subscriber, ttlSeconds } = opts;
+  const prefix = opts.prefix ?? "iris";
+  const channel = `${prefix}:events`;
+  const now = opts.now ?? (() => new Date());
+  const key = (id: string) => `${prefix}:job:${id}`;
+  const tomb = (id: string) => `${prefix}:tomb:${id}`;
+  client.defineCommand("irisUpdate", { numberOfKeys: 1, lua: UPDATE_SCRIPT });
+  const runUpdate = (id: string, args: string[]) =>
+    (client as unknown as Record<string, (...a: string[]) => Promise<[number, string[]] | null>>).irisUpdate!(
+      key(id),
+      String(ttlSeconds),
+      channel,
+      now().toISOString(),
+      ...args,
+    );
+
+  return {
+    async create(record) {
+      await client
+        .multi()
+        .hset(key(record.jobid), ...encodeFields(record))
+        .expire(key(record.jobid), ttlSeconds)
+        .set(tomb(record.jobid), "1", "EX", ttlSeconds * TOMBSTONE_FACTOR)
+        .exec();
+    },
+    async get(jobid) {
+      return decodeHash(await client.hgetall(key(jobid)));
+    },
+    async wasExpired(jobid) {
+      const [hash, tombstone] = await Promise.all([client.exists(key(jobid)), client.exists(tomb(jobid))]);
+      return hash === 0 && tombstone === 1;
+    },
+    async update(jobid, update: JobUpdate): Promise<UpdateOutcome | null> {
+      const reply = await runUpdate(jobid, encodeFields(update));
+      if (!reply) return null;
+      return { applied: reply[0] === 1, record: decodeFlat(reply[1])! };
+    },
+    async subscribe(listener) {
+      if (!subscriber) throw new Error("createRedisStore: subscribe needs a `subscriber` connection");
+      const onMessage = (ch: string, payload: string) => {
+        if (ch !== channel) return;
+        const record = decodeFlat(JSON.parse(payload) as string[]);
+        if (record) listener(record);
+      };
+      subscriber.on("message", onMessage);
+      await subscriber.subscribe(channel);
+      return async () => {
+        subscriber.off("message", onMessage);
+        if (subscriber.listenerCount("message") === 0) await subscriber.unsubscribe(channel).catch(() => {});
+      };
+    },
+    async ping() {
+      await client.ping();
+    },
+    async close() {
+      await Promise.allSettled([client.quit(), subscriber?.quit()]);
+    },
+  };
+}
+
+export type { JobRecord };
