@@ -2,7 +2,7 @@
 # Starts (or finds) the real Redis and RabbitMQ the test suite needs, on loopback.
 #   scripts/test-services.sh up    install missing Debian packages (as root), start what is not
 #                                  already answering, record what this script started
-#   scripts/test-services.sh down  stop only what `up` started
+#   scripts/test-services.sh down [redis] [rabbitmq]  stop what `up` started (all of it by default)
 # Ports: REDIS_PORT (6379), RABBITMQ_PORT (5672). State lives in .test-services/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -46,7 +46,7 @@ start_redis() {
     --dir "$state/redis" --daemonize yes --pidfile "$state/redis/redis.pid" \
     --logfile "$state/redis/redis.log"
   wait_port "$redis_port" 20 || { log "redis did not start"; cat "$state/redis/redis.log" >&2; exit 1; }
-  echo "$redis_port" > "$state/redis.started"
+  echo "$redis_port" > "$state/redis.started"; started+=(redis)
   log "started redis on :$redis_port"
 }
 
@@ -63,7 +63,7 @@ start_rabbit() {
     RABBITMQ_CONFIG_FILE="$dir/rabbitmq"
   echo "[]." > "$dir/enabled_plugins"
   id rabbitmq >/dev/null 2>&1 && chown rabbitmq:rabbitmq "$dir/enabled_plugins"
-  echo "$rabbit_node" > "$state/rabbitmq.started"
+  echo "$rabbit_node" > "$state/rabbitmq.started"; started+=(rabbitmq)
   rabbitmq-server -detached >/dev/null 2>&1 || true
   if ! wait_port "$rabbit_port" 90; then
     log "rabbitmq did not start"; cat "$dir"/log/*.log >&2 2>/dev/null || true; exit 1
@@ -71,21 +71,24 @@ start_rabbit() {
   log "started rabbitmq $rabbit_node on :$rabbit_port"
 }
 
-stop_all() {
-  if [ -f "$state/redis.started" ]; then
+stop_all() { # [redis] [rabbitmq]: which to stop; default both
+  local which="${*:-redis rabbitmq}"
+  if [[ " $which " == *" redis "* ]] && [ -f "$state/redis.started" ]; then
     kill "$(cat "$state/redis/redis.pid")" 2>/dev/null || true
     rm -f "$state/redis.started"; log "stopped redis"
   fi
-  if [ -f "$state/rabbitmq.started" ]; then
+  if [[ " $which " == *" rabbitmq "* ]] && [ -f "$state/rabbitmq.started" ]; then
     rabbitmqctl -n "$(cat "$state/rabbitmq.started")" stop >/dev/null 2>&1 || true
     rm -f "$state/rabbitmq.started"; log "stopped rabbitmq"
   fi
 }
 
+started=()
 case "${1:-}" in
   up) ensure_packages; mkdir -p "$state"; start_redis; start_rabbit
       echo "REDIS_URL=redis://127.0.0.1:$redis_port"
-      echo "RABBITMQ_URL=amqp://guest:guest@127.0.0.1:$rabbit_port" ;;
-  down) stop_all ;;
+      echo "RABBITMQ_URL=amqp://guest:guest@127.0.0.1:$rabbit_port"
+      echo "STARTED=${started[*]}" ;;
+  down) shift; stop_all "$@" ;;
   *) echo "usage: $0 up|down" >&2; exit 2 ;;
 esac

@@ -195,26 +195,33 @@ function projected(training: readonly TrainingFlower[], plot: Plot): Map<string,
   return bySpecies;
 }
 
+// Counted in steps, not summed, so 0.5-steps cannot drift past the last tick.
+function ticks(max: number, step: number): number[] {
+  return Array.from({ length: Math.round(max / step) + 1 }, (_, i) => i * step);
+}
+
 const px = (p: Plot, v: number): number => p.x + (v / p.xMax) * p.width;
 const py = (p: Plot, v: number): number => p.y + p.height - (v / p.yMax) * p.height;
 
 function drawAxes(doc: Doc, plot: Plot): void {
   const bottom = plot.y + plot.height;
+  const right = plot.x + plot.width;
+  const xs = ticks(plot.xMax, 1).map((v) => ({ v, at: px(plot, v) }));
+  const ys = ticks(plot.yMax, plot.yStep).map((v) => ({ v, at: py(plot, v) }));
   doc.lineWidth(0.5).strokeColor(GRID);
-  for (let v = 0; v <= plot.xMax + 1e-9; v += 1) doc.moveTo(px(plot, v), plot.y).lineTo(px(plot, v), bottom);
-  for (let v = 0; v <= plot.yMax + 1e-9; v += plot.yStep) doc.moveTo(plot.x, py(plot, v)).lineTo(plot.x + plot.width, py(plot, v));
+  for (const { at } of xs) doc.moveTo(at, plot.y).lineTo(at, bottom);
+  for (const { at } of ys) doc.moveTo(plot.x, at).lineTo(right, at);
   doc.stroke();
   doc.lineWidth(0.8).strokeColor(MUTED).rect(plot.x, plot.y, plot.width, plot.height).stroke();
 
   // Tick marks are stroked before any label: text operators may not interrupt a path.
-  for (let v = 0; v <= plot.xMax + 1e-9; v += 1) doc.moveTo(px(plot, v), bottom).lineTo(px(plot, v), bottom + 3);
-  for (let v = 0; v <= plot.yMax + 1e-9; v += plot.yStep) doc.moveTo(plot.x - 3, py(plot, v)).lineTo(plot.x, py(plot, v));
+  for (const { at } of xs) doc.moveTo(at, bottom).lineTo(at, bottom + 3);
+  for (const { at } of ys) doc.moveTo(plot.x - 3, at).lineTo(plot.x, at);
   doc.stroke();
   const tick = { size: 8, color: MUTED };
-  for (let v = 0; v <= plot.xMax + 1e-9; v += 1) drawLabel(doc, String(v), px(plot, v), bottom + 6, { ...tick, align: "center" });
-  for (let v = 0; v <= plot.yMax + 1e-9; v += plot.yStep) {
-    drawLabel(doc, v.toFixed(plot.yStep < 1 ? 1 : 0), plot.x - 6, py(plot, v), { ...tick, align: "right", valign: "middle" });
-  }
+  const decimals = plot.yStep < 1 ? 1 : 0;
+  for (const { v, at } of xs) drawLabel(doc, String(v), at, bottom + 6, { ...tick, align: "center" });
+  for (const { v, at } of ys) drawLabel(doc, v.toFixed(decimals), plot.x - 6, at, { ...tick, align: "right", valign: "middle" });
 
   const axis = { font: "Helvetica-Bold", size: 9, align: "center" as const };
   drawLabel(doc, "Petal length (cm)", plot.x + plot.width / 2, bottom + 22, axis);
@@ -233,7 +240,7 @@ function drawHighlight(doc: Doc, plot: Plot, points: readonly HighlightPoint[]):
     star(doc, x, y, 10);
     doc.lineWidth(4).strokeColor("#FFFFFF").stroke();
     star(doc, x, y, 10);
-    doc.lineWidth(1.4).strokeColor("#000000").fillAndStroke(p.species ? speciesColour(p.species) : "#FFFFFF", "#000000");
+    doc.lineWidth(1.4).fillAndStroke(markerFill(p), "#000000");
     drawCallout(doc, plot, x, y);
     return;
   }
@@ -242,7 +249,7 @@ function drawHighlight(doc: Doc, plot: Plot, points: readonly HighlightPoint[]):
   doc.lineWidth(0.6).strokeColor("#000000");
   for (const p of points) {
     diamond(doc, px(plot, p.petalLength), py(plot, p.petalWidth), r);
-    doc.fillAndStroke(p.species ? speciesColour(p.species) : "#FFFFFF", "#000000");
+    doc.fillAndStroke(markerFill(p), "#000000");
   }
 }
 
@@ -272,16 +279,19 @@ function drawLegend(doc: Doc, box: Box, plot: Plot, data: ScatterData): void {
   }
   const n = data.highlight.length;
   if (n > 0) {
-    const only = n === 1 ? data.highlight[0]!.species : undefined;
     if (n === 1) star(doc, x + 6, y, 6);
     else diamond(doc, x + 6, y, 4);
-    doc.lineWidth(0.8).fillAndStroke(only ? speciesColour(only) : "#FFFFFF", "#000000");
+    doc.lineWidth(0.8).fillAndStroke(n === 1 ? markerFill(data.highlight[0]!) : "#FFFFFF", "#000000");
     x += 16 + drawLabel(doc, n === 1 ? "Your flower" : `Your flowers (${n})`, x + 16, y, { size: 9, valign: "middle" });
   }
   const count = `${data.training.length} training flowers`;
   doc.font("Helvetica").fontSize(8);
   if (x + 12 + doc.widthOfString(count) > plot.x + plot.width) return;
   drawLabel(doc, count, plot.x + plot.width, y, { size: 8, color: MUTED, align: "right", valign: "middle" });
+}
+
+function markerFill(p: HighlightPoint): string {
+  return p.species ? speciesColour(p.species) : "#FFFFFF";
 }
 
 function star(doc: Doc, x: number, y: number, r: number): void {

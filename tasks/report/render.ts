@@ -118,7 +118,12 @@ function drawMeasurements(doc: Doc, data: ReportData, top: number): void {
     drawLabel(doc, FEATURE_LABELS[feature], x + 8, mid, { size: 10, valign: "middle" });
     drawLabel(doc, formatCm(data.input[feature]), x + width - 8, mid, { size: 10, align: "right", valign: "middle" });
   }
-  doc.moveTo(x, y + rowHeight).lineTo(x + width, y + rowHeight).lineWidth(0.8).strokeColor(RULE).stroke();
+  doc
+    .moveTo(x, y + rowHeight)
+    .lineTo(x + width, y + rowHeight)
+    .lineWidth(0.8)
+    .strokeColor(RULE)
+    .stroke();
 }
 
 function drawPrediction(doc: Doc, data: ReportData, top: number): void {

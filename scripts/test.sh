@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# npm test: start (or find) real Redis and RabbitMQ on loopback, run every test file with
+# Node's test runner, then stop only what was started here.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+TEST_STARTED=""
+trap 'bash scripts/test-services.sh down $TEST_STARTED' EXIT
+while IFS='=' read -r key value; do
+  export "TEST_$key=$value"
+done < <(bash scripts/test-services.sh up)
+# Only what this run started is stopped at the end; services that were already up stay up.
+[ -n "$TEST_STARTED" ] || trap - EXIT
+mapfile -t files < <(find test -name '*.test.ts' | sort)
+if [ $# -gt 0 ]; then files=("$@"); fi
+node --import tsx --test --test-reporter=spec "${files[@]}"
