@@ -29,6 +29,14 @@ export const taskConfigShape = {
   WORKER_CONCURRENCY: positiveInt("a whole number greater than 0").default(2),
   /** Deliveries of one job before it is failed and dead-lettered. */
   JOB_MAX_ATTEMPTS: positiveInt("a whole number greater than 0").default(3),
+  /**
+   * Prefix of the queue names (`<ns>.jobs`, `<ns>.jobs.dead`) and Redis keys, so two deployments
+   * (or two test runs) can share one broker and one Redis. Default `iris` gives `iris.jobs`.
+   */
+  IRIS_NAMESPACE: z
+    .string()
+    .regex(/^[a-z0-9][a-z0-9_-]{0,40}$/, "must be lower-case letters, digits, - or _ (at most 41 characters)")
+    .default("iris"),
   /** pino level. */
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
 };

@@ -44,7 +44,7 @@ export function connectRedis(url: string, logger: Logger, name: string): Redis {
 export async function connectServices(
   config: TaskConfig,
   logger: Logger,
-  opts: { name: string; queueName?: string; prefix?: string; confirmTimeoutMs?: number },
+  opts: { name: string; confirmTimeoutMs?: number },
 ): Promise<Services> {
   if (!config.RABBITMQ_URL || !config.REDIS_URL) {
     throw new Error("connectServices needs both RABBITMQ_URL and REDIS_URL");
@@ -61,7 +61,7 @@ export async function connectServices(
   connection.on("error", (err: Error) => logger.warn({ err: err.message }, "rabbitmq connection error"));
   const queue = createRabbitQueue({
     connection,
-    queue: opts.queueName,
+    queue: `${config.IRIS_NAMESPACE}.jobs`,
     maxAttempts: config.JOB_MAX_ATTEMPTS,
     confirmTimeoutMs: opts.confirmTimeoutMs,
   });
@@ -69,7 +69,7 @@ export async function connectServices(
   queue.on("info", (message: string) => logger.info(message));
   const client = connectRedis(config.REDIS_URL, logger, `${opts.name}-cmd`);
   const subscriber = connectRedis(config.REDIS_URL, logger, `${opts.name}-sub`);
-  const store = createRedisStore({ client, subscriber, ttlSeconds: config.RESULT_TTL_SECONDS, prefix: opts.prefix });
+  const store = createRedisStore({ client, subscriber, ttlSeconds: config.RESULT_TTL_SECONDS, prefix: config.IRIS_NAMESPACE });
   return {
     queue,
     store,

@@ -96,9 +96,10 @@ export function drawProbabilityBars(
       valign: "middle",
       maxWidth: nameWidth - 6,
     });
-    doc.rect(trackX, mid - barHeight / 2, trackWidth, barHeight).fill("#EFEFEF");
+    fillRect(doc, { x: trackX, y: mid - barHeight / 2, width: trackWidth, height: barHeight }, "#EFEFEF");
     // A hairline keeps a 0.4 % bar visible instead of vanishing.
-    if (p > 0) doc.rect(trackX, mid - barHeight / 2, Math.max(trackWidth * p, 1), barHeight).fill(speciesColour(name));
+    const bar = { x: trackX, y: mid - barHeight / 2, width: Math.max(trackWidth * p, 1), height: barHeight };
+    if (p > 0) fillRect(doc, bar, speciesColour(name));
     drawLabel(doc, formatPercent(p), box.x + box.width, mid, {
       font: bold ? "Helvetica-Bold" : "Helvetica",
       size,
@@ -237,10 +238,13 @@ function drawHighlight(doc: Doc, plot: Plot, points: readonly HighlightPoint[]):
     const p = points[0]!;
     const x = px(plot, p.petalLength);
     const y = py(plot, p.petalWidth);
+    // A white halo first, so the star reads against a dense cluster of its own colour.
+    doc.lineWidth(4).strokeColor("#FFFFFF");
     star(doc, x, y, 10);
-    doc.lineWidth(4).strokeColor("#FFFFFF").stroke();
+    doc.stroke();
+    doc.lineWidth(1.4).fillColor(markerFill(p)).strokeColor("#000000");
     star(doc, x, y, 10);
-    doc.lineWidth(1.4).fillAndStroke(markerFill(p), "#000000");
+    doc.fillAndStroke();
     drawCallout(doc, plot, x, y);
     return;
   }
@@ -248,8 +252,9 @@ function drawHighlight(doc: Doc, plot: Plot, points: readonly HighlightPoint[]):
   const r = points.length <= 20 ? 4 : 3;
   doc.lineWidth(0.6).strokeColor("#000000");
   for (const p of points) {
+    doc.fillColor(markerFill(p));
     diamond(doc, px(plot, p.petalLength), py(plot, p.petalWidth), r);
-    doc.fillAndStroke(markerFill(p), "#000000");
+    doc.fillAndStroke();
   }
 }
 
@@ -263,9 +268,10 @@ function drawCallout(doc: Doc, plot: Plot, x: number, y: number): void {
   const up = y - 16 - h >= plot.y + 2;
   const bx = left ? x - 16 - w : x + 16;
   const by = up ? y - 16 - h : y + 16;
-  doc.moveTo(x + (left ? -7 : 7), y + (up ? -7 : 7)).lineTo(left ? bx + w : bx, up ? by + h : by);
-  doc.lineWidth(0.8).strokeColor("#000000").stroke();
-  doc.roundedRect(bx, by, w, h, 3).fillOpacity(0.9).fillAndStroke("#FFFFFF", "#000000").fillOpacity(1);
+  doc.lineWidth(0.8).strokeColor("#000000").fillColor("#FFFFFF").fillOpacity(0.9);
+  doc.moveTo(x + (left ? -7 : 7), y + (up ? -7 : 7)).lineTo(left ? bx + w : bx, up ? by + h : by).stroke();
+  doc.roundedRect(bx, by, w, h, 3).fillAndStroke();
+  doc.fillOpacity(1);
   drawLabel(doc, text, bx + w / 2, by + h / 2, { font: "Helvetica-Bold", size: 9, align: "center", valign: "middle" });
 }
 
@@ -274,14 +280,15 @@ function drawLegend(doc: Doc, box: Box, plot: Plot, data: ScatterData): void {
   const y = box.y + LEGEND_HEIGHT / 2;
   let x = plot.x;
   for (const species of Object.keys(SPECIES_COLOURS)) {
-    doc.circle(x + 4, y, 4).fill(speciesColour(species));
+    doc.fillColor(speciesColour(species)).circle(x + 4, y, 4).fill();
     x += 12 + drawLabel(doc, species, x + 12, y, { font: "Helvetica-Oblique", size: 9, valign: "middle" }) + 16;
   }
   const n = data.highlight.length;
   if (n > 0) {
+    doc.lineWidth(0.8).strokeColor("#000000").fillColor(n === 1 ? markerFill(data.highlight[0]!) : "#FFFFFF");
     if (n === 1) star(doc, x + 6, y, 6);
     else diamond(doc, x + 6, y, 4);
-    doc.lineWidth(0.8).fillAndStroke(n === 1 ? markerFill(data.highlight[0]!) : "#FFFFFF", "#000000");
+    doc.fillAndStroke();
     x += 16 + drawLabel(doc, n === 1 ? "Your flower" : `Your flowers (${n})`, x + 16, y, { size: 9, valign: "middle" });
   }
   const count = `${data.training.length} training flowers`;
@@ -306,6 +313,14 @@ function star(doc: Doc, x: number, y: number, r: number): void {
 
 function diamond(doc: Doc, x: number, y: number, r: number): void {
   doc.polygon([x, y - r], [x + r, y], [x, y + r], [x - r, y]);
+}
+
+/**
+ * Fills a rectangle, setting the colour before the path: PDF forbids colour operators inside
+ * a path, which PDFKit's `rect().fill(colour)` would emit.
+ */
+export function fillRect(doc: Doc, box: Box, colour: string): void {
+  doc.fillColor(colour).rect(box.x, box.y, box.width, box.height).fill();
 }
 
 function clamp01(v: number): number {

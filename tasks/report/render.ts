@@ -1,6 +1,6 @@
 import PDFDocument from "pdfkit";
 import { FEATURES, FEATURE_LABELS } from "../contract.js";
-import { drawLabel, drawProbabilityBars, drawScatter, formatPercent, speciesColour, type Box } from "./charts.js";
+import { drawLabel, drawProbabilityBars, drawScatter, fillRect, formatPercent, speciesColour, type Box } from "./charts.js";
 import { getTrainingFlowers } from "./training-data.js";
 
 type Doc = typeof PDFDocument;
@@ -103,7 +103,7 @@ function drawMeasurements(doc: Doc, data: ReportData, top: number): void {
   caption(doc, "MEASUREMENTS", x, top);
   const rowHeight = 22;
   let y = top + 14;
-  doc.rect(x, y, width, rowHeight).fill("#EDEDED");
+  fillRect(doc, { x, y, width, height: rowHeight }, "#EDEDED");
   drawLabel(doc, "Measurement", x + 8, y + rowHeight / 2, { font: "Helvetica-Bold", size: 10, valign: "middle" });
   drawLabel(doc, "Value (cm)", x + width - 8, y + rowHeight / 2, {
     font: "Helvetica-Bold",
@@ -113,23 +113,19 @@ function drawMeasurements(doc: Doc, data: ReportData, top: number): void {
   });
   for (const [i, feature] of FEATURES.entries()) {
     y += rowHeight;
-    if (i % 2 === 1) doc.rect(x, y, width, rowHeight).fill("#F7F7F7");
+    if (i % 2 === 1) fillRect(doc, { x, y, width, height: rowHeight }, "#F7F7F7");
     const mid = y + rowHeight / 2;
     drawLabel(doc, FEATURE_LABELS[feature], x + 8, mid, { size: 10, valign: "middle" });
     drawLabel(doc, formatCm(data.input[feature]), x + width - 8, mid, { size: 10, align: "right", valign: "middle" });
   }
-  doc
-    .moveTo(x, y + rowHeight)
-    .lineTo(x + width, y + rowHeight)
-    .lineWidth(0.8)
-    .strokeColor(RULE)
-    .stroke();
+  doc.lineWidth(0.8).strokeColor(RULE);
+  doc.moveTo(x, y + rowHeight).lineTo(x + width, y + rowHeight).stroke();
 }
 
 function drawPrediction(doc: Doc, data: ReportData, top: number): void {
   const { x, width } = RIGHT_COLUMN;
   caption(doc, "PREDICTED SPECIES", x, top);
-  doc.rect(x, top + 16, 5, 28).fill(speciesColour(data.result));
+  fillRect(doc, { x, y: top + 16, width: 5, height: 28 }, speciesColour(data.result));
   // Drawn as one string so pdftotext yields the plain species word after "Iris".
   drawLabel(doc, `Iris ${data.result}`, x + 14, top + 30, {
     font: "Helvetica-BoldOblique",
@@ -154,7 +150,7 @@ function caption(doc: Doc, text: string, x: number, y: number): void {
 }
 
 function rule(doc: Doc, y: number): void {
-  doc.moveTo(LEFT, y).lineTo(RIGHT, y).lineWidth(0.8).strokeColor(RULE).stroke();
+  doc.lineWidth(0.8).strokeColor(RULE).moveTo(LEFT, y).lineTo(RIGHT, y).stroke();
 }
 
 /** A measurement in cm with one or two decimals: 3 → "3.0", 5.85 → "5.85". */

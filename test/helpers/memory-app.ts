@@ -1,0 +1,34 @@
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { loadAppConfig } from "../../app/config.js";
+import { createApp } from "../../app/create-app.js";
+import { loadModel, type Model } from "../../tasks/model/load.js";
+import { createReportFiles } from "../../tasks/report/files.js";
+import { memoryServices } from "../../tasks/services.js";
+import { runWorker } from "../../tasks/start-worker-process.js";
+import { silentLogger } from "./silent-logger.js";
+
+let model: Model | undefined;
+/** The trained model, loaded once per test process. */
+export function testModel(): Model {
+  return (model ??= loadModel());
+}
+
+/** The app on memory adapters (and optionally a worker), for supertest: `request(t.app.callback())`. */
+export async function memoryApp(env: Record<string, string> = {}, opts: { worker?: boolean } = {}) {
+  const config = loadAppConfig({ RESULTS_DIR: mkdtempSync(join(tmpdir(), "iris-test-")), ...env });
+  const services = memoryServices(config);
+  const files = createReportFiles(config.RESULTS_DIR);
+  const deps = { config, queue: services.queue, store: services.store, model: testModel(), files, logger: silentLogger };
+  const app = createApp(deps);
+  const worker = opts.worker ? await runWorker({ config, services, model: testModel(), logger: silentLogger }) : null;
+  return {
+    app,
+    ...deps,
+    async close() {
+      await worker?.close();
+      await services.close();
+    },
+  };
+}
