@@ -130,8 +130,9 @@ interface Domain {
 
 interface Plot extends Box, Domain {}
 
-/** Projected training points per species, keyed by plot geometry; the 150 flowers never move. */
-const projections = new WeakMap<readonly TrainingFlower[], Map<string, Map<string, number[]>>>();
+/** Path operators of the training points per species, keyed by plot geometry; the 150 flowers never move. */
+const trainingPaths = new WeakMap<readonly TrainingFlower[], Map<string, Map<string, string>>>();
+const POINT_RADIUS = 2.6;
 const LEGEND_HEIGHT = 16;
 const PAD = { left: 46, right: 6, top: LEGEND_HEIGHT + 8, bottom: 36 };
 
@@ -146,10 +147,9 @@ export function drawScatter(doc: Doc, box: Box, data: ScatterData): void {
     ...domain,
   };
   drawAxes(doc, plot);
-  for (const [species, coords] of projected(data.training, plot)) {
-    for (let i = 0; i < coords.length; i += 2) doc.circle(coords[i]!, coords[i + 1]!, 2.6);
-    // One fill per species: 150 fill operators would triple the content stream.
-    doc.fillColor(speciesColour(species)).fillOpacity(0.7).fill();
+  for (const [species, path] of trainingPathsFor(data.training, plot)) {
+    // Cached operator text: doc.circle() would recompute 600 Béziers for the same page every job.
+    doc.fillColor(speciesColour(species)).fillOpacity(0.7).addContent(path).fill();
   }
   doc.fillOpacity(1);
   drawHighlight(doc, plot, data.highlight);
@@ -177,18 +177,19 @@ function domainFor({ training, highlight }: ScatterData): Domain {
   };
 }
 
-function projected(training: readonly TrainingFlower[], plot: Plot): Map<string, number[]> {
-  let byGeometry = projections.get(training);
-  if (!byGeometry) projections.set(training, (byGeometry = new Map()));
+function trainingPathsFor(training: readonly TrainingFlower[], plot: Plot): Map<string, string> {
+  let byGeometry = trainingPaths.get(training);
+  if (!byGeometry) trainingPaths.set(training, (byGeometry = new Map()));
   const key = `${plot.x},${plot.y},${plot.width},${plot.height},${plot.xMax},${plot.yMax}`;
   let bySpecies = byGeometry.get(key);
   if (!bySpecies) {
-    bySpecies = new Map();
+    const parts = new Map<string, string[]>();
     for (const f of training) {
-      const coords = bySpecies.get(f.species) ?? [];
-      coords.push(px(plot, f.petalLength), py(plot, f.petalWidth));
-      bySpecies.set(f.species, coords);
+      const path = circlePath(px(plot, f.petalLength), py(plot, f.petalWidth), POINT_RADIUS);
+      parts.set(f.species, [...(parts.get(f.species) ?? []), path]);
     }
+    // One path and one fill per species, rather than 150 of each.
+    bySpecies = new Map([...parts].map(([species, paths]) => [species, paths.join("\n")]));
     // Few layouts exist in practice; the cap only stops an odd caller from growing it forever.
     if (byGeometry.size > 32) byGeometry.clear();
     byGeometry.set(key, bySpecies);
@@ -222,7 +223,8 @@ function drawAxes(doc: Doc, plot: Plot): void {
   const tick = { size: 8, color: MUTED };
   const decimals = plot.yStep < 1 ? 1 : 0;
   for (const { v, at } of xs) drawLabel(doc, String(v), at, bottom + 6, { ...tick, align: "center" });
-  for (const { v, at } of ys) drawLabel(doc, v.toFixed(decimals), plot.x - 6, at, { ...tick, align: "right", valign: "middle" });
+  for (const { v, at } of ys)
+    drawLabel(doc, v.toFixed(decimals), plot.x - 6, at, { ...tick, align: "right", valign: "middle" });
 
   const axis = { font: "Helvetica-Bold", size: 9, align: "center" as const };
   drawLabel(doc, "Petal length (cm)", plot.x + plot.width / 2, bottom + 22, axis);
@@ -269,7 +271,10 @@ function drawCallout(doc: Doc, plot: Plot, x: number, y: number): void {
   const bx = left ? x - 16 - w : x + 16;
   const by = up ? y - 16 - h : y + 16;
   doc.lineWidth(0.8).strokeColor("#000000").fillColor("#FFFFFF").fillOpacity(0.9);
-  doc.moveTo(x + (left ? -7 : 7), y + (up ? -7 : 7)).lineTo(left ? bx + w : bx, up ? by + h : by).stroke();
+  doc
+    .moveTo(x + (left ? -7 : 7), y + (up ? -7 : 7))
+    .lineTo(left ? bx + w : bx, up ? by + h : by)
+    .stroke();
   doc.roundedRect(bx, by, w, h, 3).fillAndStroke();
   doc.fillOpacity(1);
   drawLabel(doc, text, bx + w / 2, by + h / 2, { font: "Helvetica-Bold", size: 9, align: "center", valign: "middle" });
@@ -280,12 +285,18 @@ function drawLegend(doc: Doc, box: Box, plot: Plot, data: ScatterData): void {
   const y = box.y + LEGEND_HEIGHT / 2;
   let x = plot.x;
   for (const species of Object.keys(SPECIES_COLOURS)) {
-    doc.fillColor(speciesColour(species)).circle(x + 4, y, 4).fill();
+    doc
+      .fillColor(speciesColour(species))
+      .circle(x + 4, y, 4)
+      .fill();
     x += 12 + drawLabel(doc, species, x + 12, y, { font: "Helvetica-Oblique", size: 9, valign: "middle" }) + 16;
   }
   const n = data.highlight.length;
   if (n > 0) {
-    doc.lineWidth(0.8).strokeColor("#000000").fillColor(n === 1 ? markerFill(data.highlight[0]!) : "#FFFFFF");
+    doc
+      .lineWidth(0.8)
+      .strokeColor("#000000")
+      .fillColor(n === 1 ? markerFill(data.highlight[0]!) : "#FFFFFF");
     if (n === 1) star(doc, x + 6, y, 6);
     else diamond(doc, x + 6, y, 4);
     doc.fillAndStroke();
@@ -295,6 +306,21 @@ function drawLegend(doc: Doc, box: Box, plot: Plot, data: ScatterData): void {
   doc.font("Helvetica").fontSize(8);
   if (x + 12 + doc.widthOfString(count) > plot.x + plot.width) return;
   drawLabel(doc, count, plot.x + plot.width, y, { size: 8, color: MUTED, align: "right", valign: "middle" });
+}
+
+/** A circle as four Béziers, in the page's user space (PDFKit has already flipped y). */
+function circlePath(x: number, y: number, r: number): string {
+  const k = r * 0.5522847498;
+  const n = (v: number): string => String(Math.round(v * 100) / 100);
+  const [l, rt, t, b] = [n(x - r), n(x + r), n(y - r), n(y + r)];
+  const [cx, cy, xk0, xk1, yk0, yk1] = [n(x), n(y), n(x - k), n(x + k), n(y - k), n(y + k)];
+  return [
+    `${l} ${cy} m`,
+    `${l} ${yk0} ${xk0} ${t} ${cx} ${t} c`,
+    `${xk1} ${t} ${rt} ${yk0} ${rt} ${cy} c`,
+    `${rt} ${yk1} ${xk1} ${b} ${cx} ${b} c`,
+    `${xk0} ${b} ${l} ${yk1} ${l} ${cy} c h`,
+  ].join(" ");
 }
 
 function markerFill(p: HighlightPoint): string {

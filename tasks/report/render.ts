@@ -1,6 +1,14 @@
 import PDFDocument from "pdfkit";
 import { FEATURES, FEATURE_LABELS } from "../contract.js";
-import { drawLabel, drawProbabilityBars, drawScatter, fillRect, formatPercent, speciesColour, type Box } from "./charts.js";
+import {
+  drawLabel,
+  drawProbabilityBars,
+  drawScatter,
+  fillRect,
+  formatPercent,
+  speciesColour,
+  type Box,
+} from "./charts.js";
 import { getTrainingFlowers } from "./training-data.js";
 
 type Doc = typeof PDFDocument;
@@ -119,7 +127,10 @@ function drawMeasurements(doc: Doc, data: ReportData, top: number): void {
     drawLabel(doc, formatCm(data.input[feature]), x + width - 8, mid, { size: 10, align: "right", valign: "middle" });
   }
   doc.lineWidth(0.8).strokeColor(RULE);
-  doc.moveTo(x, y + rowHeight).lineTo(x + width, y + rowHeight).stroke();
+  doc
+    .moveTo(x, y + rowHeight)
+    .lineTo(x + width, y + rowHeight)
+    .stroke();
 }
 
 function drawPrediction(doc: Doc, data: ReportData, top: number): void {

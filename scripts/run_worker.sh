@@ -1,0 +1,5 @@
+#!/usr/bin/env bash
+# One worker process on RabbitMQ + Redis (needs RABBITMQ_URL and REDIS_URL).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+exec npm run --silent worker
