@@ -186,7 +186,9 @@ function trainingPathsFor(training: readonly TrainingFlower[], plot: Plot): Map<
     const parts = new Map<string, string[]>();
     for (const f of training) {
       const path = circlePath(px(plot, f.petalLength), py(plot, f.petalWidth), POINT_RADIUS);
-      parts.set(f.species, [...(parts.get(f.species) ?? []), path]);
+      const list = parts.get(f.species) ?? [];
+      list.push(path);
+      parts.set(f.species, list);
     }
     // One path and one fill per species, rather than 150 of each.
     bySpecies = new Map([...parts].map(([species, paths]) => [species, paths.join("\n")]));

@@ -126,11 +126,8 @@ function drawMeasurements(doc: Doc, data: ReportData, top: number): void {
     drawLabel(doc, FEATURE_LABELS[feature], x + 8, mid, { size: 10, valign: "middle" });
     drawLabel(doc, formatCm(data.input[feature]), x + width - 8, mid, { size: 10, align: "right", valign: "middle" });
   }
-  doc.lineWidth(0.8).strokeColor(RULE);
-  doc
-    .moveTo(x, y + rowHeight)
-    .lineTo(x + width, y + rowHeight)
-    .stroke();
+  const [bottom, right] = [y + rowHeight, x + width];
+  doc.lineWidth(0.8).strokeColor(RULE).moveTo(x, bottom).lineTo(right, bottom).stroke();
 }
 
 function drawPrediction(doc: Doc, data: ReportData, top: number): void {

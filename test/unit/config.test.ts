@@ -1,0 +1,44 @@
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { loadAppConfig } from "../../app/config.js";
+import { loadConfig } from "../../tasks/config.js";
+import { ConfigError } from "../../tasks/errors.js";
+
+describe("configuration", () => {
+  it("has the SPEC's defaults", () => {
+    const c = loadAppConfig({});
+    assert.equal(c.PORT, 8080);
+    assert.equal(c.RESULTS_DIR, "results_data");
+    assert.equal(c.RESULT_TTL_SECONDS, 86400);
+    assert.equal(c.MAX_BATCH_ROWS, 10000);
+    assert.equal(c.RATE_LIMIT_PER_MINUTE, 0);
+    assert.equal(c.DASHBOARD, false);
+    assert.equal(c.IRIS_NAMESPACE, "iris");
+    assert.equal(c.RABBITMQ_URL, undefined);
+    assert.ok(Object.isFrozen(c));
+  });
+
+  it("names the bad variable and what it expects", () => {
+    assert.throws(() => loadAppConfig({ PORT: "eighty" }), (err: Error) => {
+      assert.ok(err instanceof ConfigError);
+      assert.match(err.message, /PORT: must be a port number/);
+      return true;
+    });
+    assert.throws(() => loadConfig({ RABBITMQ_URL: "http://x" }), /RABBITMQ_URL: must be a RabbitMQ URL/);
+    assert.throws(() => loadConfig({ REDIS_URL: "localhost:6379" }), /REDIS_URL: must be a Redis URL/);
+    assert.throws(() => loadConfig({ WORKER_CONCURRENCY: "0" }), /WORKER_CONCURRENCY/);
+    assert.throws(() => loadAppConfig({ TRUST_PROXY: "yes" }), /TRUST_PROXY: must be 0 or 1/);
+  });
+
+  it("lists every bad variable at once", () => {
+    assert.throws(() => loadAppConfig({ PORT: "0", LOG_LEVEL: "loud" }), (err: Error) => {
+      assert.match(err.message, /PORT/);
+      assert.match(err.message, /LOG_LEVEL/);
+      return true;
+    });
+  });
+
+  it("parses API_TOKENS into a list", () => {
+    assert.deepEqual(loadAppConfig({ API_TOKENS: "a, b,,c" }).API_TOKENS, ["a", "b", "c"]);
+  });
+});

@@ -1,0 +1,48 @@
+import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
+import { readFileSync } from "node:fs";
+import { describe, it } from "node:test";
+import { loadModel, MODEL_PATH } from "../../tasks/model/load.js";
+import { trainModel } from "../../tasks/model/train.js";
+
+describe("model", () => {
+  const model = loadModel();
+  const artifact = JSON.parse(readFileSync(MODEL_PATH, "utf8"));
+
+  it("classifies typical setosa, versicolor and virginica samples", () => {
+    assert.equal(model.predict({ sepal_length: 5.1, sepal_width: 3.5, petal_length: 1.4, petal_width: 0.2 }).result, "setosa");
+    assert.equal(model.predict({ sepal_length: 6.0, sepal_width: 2.9, petal_length: 4.5, petal_width: 1.5 }).result, "versicolor");
+    assert.equal(model.predict({ sepal_length: 6.7, sepal_width: 3.0, petal_length: 5.8, petal_width: 2.2 }).result, "virginica");
+  });
+
+  it("gives probabilities over the three classes that sum to 1", () => {
+    const { probabilities } = model.predict({ sepal_length: 6.3, sepal_width: 2.8, petal_length: 5.0, petal_width: 1.7 });
+    assert.deepEqual(Object.keys(probabilities).sort(), ["setosa", "versicolor", "virginica"]);
+    const sum = Object.values(probabilities).reduce((a, b) => a + b, 0);
+    assert.ok(Math.abs(sum - 1) < 1e-9, `sum ${sum}`);
+  });
+
+  it("keeps a 10-fold cross-validated accuracy of at least 0.93 with the artifact", () => {
+    assert.equal(model.card.cv_folds, 10);
+    assert.ok(model.card.cv_accuracy >= 0.93, `cv ${model.card.cv_accuracy}`);
+  });
+
+  it("has a version that is the hash of the trained forest", () => {
+    const hash = createHash("sha256").update(JSON.stringify(artifact.model)).digest("hex").slice(0, 12);
+    assert.equal(model.version, hash);
+  });
+
+  it("retrains to the very same model (fixed seed), so the committed artifact is reproducible", () => {
+    const fresh = trainModel(new Date(0));
+    assert.equal(fresh.version, model.version);
+    assert.equal(fresh.cv_accuracy, model.card.cv_accuracy);
+  });
+
+  it("predictMany agrees with predict row by row", () => {
+    const rows = [
+      { sepal_length: 5.1, sepal_width: 3.5, petal_length: 1.4, petal_width: 0.2 },
+      { sepal_length: 6.7, sepal_width: 3.0, petal_length: 5.8, petal_width: 2.2 },
+    ];
+    assert.deepEqual(model.predictMany(rows), rows.map((r) => model.predict(r)));
+  });
+});
