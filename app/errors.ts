@@ -5,6 +5,7 @@ import {
   JobStateConflictError,
   QueueFullError,
   QueueUnavailableError,
+  StoreUnavailableError,
   ValidationError,
 } from "../tasks/errors.js";
 import type { Logger } from "../tasks/logger.js";
@@ -30,6 +31,7 @@ const STATUS: Array<[ErrorClass, number]> = [
   [JobStateConflictError, 409],
   [QueueFullError, 503],
   [QueueUnavailableError, 503],
+  [StoreUnavailableError, 503],
 ];
 
 const INTERNAL = "Something went wrong on our side. Please try again.";
@@ -48,7 +50,7 @@ export function describeError(err: unknown): {
       const body: { error: string; details?: unknown; state?: string } = { error: err.message };
       if (err instanceof ValidationError && err.details.length) body.details = err.details;
       if (err instanceof JobStateConflictError) body.state = err.state;
-      if (err instanceof QueueFullError || err instanceof QueueUnavailableError) {
+      if (err instanceof QueueFullError || err instanceof QueueUnavailableError || err instanceof StoreUnavailableError) {
         headers["Retry-After"] = String(err.retryAfterSec);
       }
       return { status, body, headers, expose: true };

@@ -12,4 +12,5 @@ done < <(bash scripts/test-services.sh up)
 [ -n "$TEST_STARTED" ] || trap - EXIT
 mapfile -t files < <(find test -name '*.test.ts' | sort)
 if [ $# -gt 0 ]; then files=("$@"); fi
-node --import tsx --test --test-reporter=spec "${files[@]}"
+# One file at a time: fault-injection tests stop the shared broker and kill Redis connections.
+node --import tsx --test --test-concurrency=1 --test-reporter=spec "${files[@]}"

@@ -55,6 +55,14 @@ export class QueueUnavailableError extends Error {
   }
 }
 
+/** The job store (Redis) cannot be reached right now. */
+export class StoreUnavailableError extends Error {
+  override name = "StoreUnavailableError";
+  constructor(readonly retryAfterSec = 2) {
+    super("The service is temporarily unavailable; please try again shortly.");
+  }
+}
+
 /** The queue holds more jobs than MAX_QUEUE_DEPTH. */
 export class QueueFullError extends Error {
   override name = "QueueFullError";

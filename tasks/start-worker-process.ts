@@ -7,8 +7,8 @@ import { renderReport } from "./report/render.js";
 import type { Services } from "./services.js";
 import { startWorker } from "./worker.js";
 
-/** How often a worker sweeps expired PDFs. */
-const SWEEP_INTERVAL_MS = 10 * 60 * 1000;
+/** How often a worker sweeps expired PDFs: a quarter of the TTL, between 1 s and 10 min. */
+const sweepIntervalMs = (ttlSeconds: number) => Math.min(10 * 60_000, Math.max(1000, (ttlSeconds * 1000) / 4));
 
 /** Wires a worker onto given services: processor, consumer, periodic sweep. Returns its close(). */
 export async function runWorker(deps: {
@@ -33,7 +33,7 @@ export async function runWorker(deps: {
       .sweep(config.RESULT_TTL_SECONDS * 1000)
       .then((removed) => removed && logger.info({ removed }, "swept expired reports"))
       .catch((err) => logger.warn({ err }, "report sweep failed"));
-  const timer = setInterval(sweep, SWEEP_INTERVAL_MS);
+  const timer = setInterval(sweep, sweepIntervalMs(config.RESULT_TTL_SECONDS));
   timer.unref();
   void sweep();
   return {

@@ -37,6 +37,18 @@ export async function startWorker(deps: WorkerDeps): Promise<{ close(): Promise<
       return "dead";
     }
     const msg = parsed.data;
+    if (attempt > maxAttempts) {
+      // The broker's delivery limit (x-delivery-limit = maxAttempts) allows one delivery more than
+      // we process: it arrives only when every earlier attempt died without settling (a worker
+      // killed mid-job each time). Record the failure so the user sees a final state.
+      logger.error({ jobId: msg.jobid, attempt }, "job lost its worker on every attempt; dead-lettering");
+      try {
+        await fail(msg.jobid, `The report could not be produced: the job was interrupted ${maxAttempts} times.`);
+      } catch {
+        return "retry";
+      }
+      return "dead";
+    }
     try {
       await processJob(msg, attempt);
       return "ack";

@@ -1,4 +1,5 @@
 import type { Redis } from "ioredis";
+import { StoreUnavailableError } from "../errors.js";
 import { decodeFlat, decodeHash, encodeFields } from "./codec.js";
 import type { JobRecord, JobStore, JobUpdate, UpdateOutcome } from "./types.js";
 
@@ -64,7 +65,7 @@ export function createRedisStore(opts: RedisStoreOptions): JobStore {
       ...args,
     );
 
-  return {
+  const store: JobStore = {
     async create(record) {
       await client
         .multi()
@@ -105,6 +106,36 @@ export function createRedisStore(opts: RedisStoreOptions): JobStore {
     async close() {
       await Promise.allSettled([client.quit(), subscriber?.quit()]);
     },
+  };
+  return guardConnectionErrors(store);
+}
+
+/**
+ * Connection failures (ioredis gives up after maxRetriesPerRequest, or the connection is closed)
+ * become StoreUnavailableError, which the web answers with 503 + Retry-After.
+ */
+function guardConnectionErrors(store: JobStore): JobStore {
+  const guard =
+    <A extends unknown[], R>(fn: (...args: A) => Promise<R>) =>
+    async (...args: A): Promise<R> => {
+      try {
+        return await fn(...args);
+      } catch (err) {
+        const e = err as { name?: string; message?: string };
+        if (e.name === "MaxRetriesPerRequestError" || /Connection is closed|ECONNREFUSED|ETIMEDOUT|Stream isn't writeable/.test(e.message ?? "")) {
+          throw new StoreUnavailableError();
+        }
+        throw err;
+      }
+    };
+  return {
+    create: guard(store.create),
+    get: guard(store.get),
+    wasExpired: guard(store.wasExpired),
+    update: guard(store.update),
+    subscribe: store.subscribe,
+    ping: guard(store.ping),
+    close: store.close,
   };
 }
 
