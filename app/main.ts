@@ -14,7 +14,7 @@ if (!config.RABBITMQ_URL || !config.REDIS_URL) {
   process.exit(2);
 }
 const model = loadModel();
-const services = await connectServices(config, logger, { name: `web-${process.pid}`, confirmTimeoutMs: 1000 });
+const services = await connectServices(config, logger, { name: `web-${process.pid}`, confirmTimeoutMs: 800 });
 const web = await startWeb({
   config,
   queue: services.queue,
