@@ -10,6 +10,9 @@ while IFS='=' read -r key value; do
 done < <(bash scripts/test-services.sh up)
 # Only what this run started is stopped at the end; services that were already up stay up.
 [ -n "$TEST_STARTED" ] || trap - EXIT
+# Static checks first: types (strict) and lint (including the tasks/ → app/ import ban).
+npx tsc --noEmit -p .
+npx eslint .
 mapfile -t files < <(find test -name '*.test.ts' | sort)
 if [ $# -gt 0 ]; then files=("$@"); fi
 # One file at a time: fault-injection tests stop the shared broker and kill Redis connections.
