@@ -39,9 +39,12 @@ export function createJobSubmitter(deps: SubmitDeps): (input: Measurements) => P
     try {
       await deps.queue.publish({ jobid, input, submitted_at: at });
     } catch (err) {
-      await deps.store
+      const outcome = await deps.store
         .update(jobid, { state: "FAILURE", stage: "failed", progress: 1, error: "The job could not be queued." })
-        .catch(() => {});
+        .catch(() => null);
+      // The confirm was lost but the broker had the job and a worker already finished it:
+      // it was accepted after all, so say so instead of inviting a duplicate retry.
+      if (outcome && !outcome.applied && outcome.record.state === "SUCCESS") return jobid;
       throw err;
     }
     return jobid;
