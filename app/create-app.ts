@@ -10,6 +10,9 @@ import type { ReportFiles } from "../tasks/report/files.js";
 import type { JobStore } from "../tasks/store/types.js";
 import type { AppConfig } from "./config.js";
 import { errorHandler } from "./errors.js";
+import type { RateLimiterAbstract } from "rate-limiter-flexible";
+import { requireApiToken } from "./middleware/api-token.js";
+import { createSubmissionLimiter, rateLimitSubmissions } from "./middleware/rate-limit.js";
 import { requestLog } from "./middleware/request-log.js";
 import { jobRoutes } from "./routes/jobs.js";
 import { pageRoutes } from "./routes/pages.js";
@@ -26,6 +29,8 @@ export interface AppDeps {
   model: Model;
   files: ReportFiles;
   logger: Logger;
+  /** Shared submission counter (Redis in production); a memory one is made when absent. */
+  limiter?: RateLimiterAbstract;
 }
 
 /** Builds the Koa app: middleware order and routers. Never listens. */
@@ -50,6 +55,13 @@ export function createApp(deps: AppDeps): Koa {
   app.use(requestLog({ logger: deps.logger }));
   app.use(errorHandler({ logger: deps.logger }));
   app.use(serve(STATIC, { maxage: 3600_000, defer: false, index: false }));
+  app.use(requireApiToken(deps.config.API_TOKENS));
+  if (deps.config.RATE_LIMIT_PER_MINUTE > 0) {
+    const limiter =
+      deps.limiter ??
+      createSubmissionLimiter({ perMinute: deps.config.RATE_LIMIT_PER_MINUTE, prefix: deps.config.IRIS_NAMESPACE });
+    app.use(rateLimitSubmissions(limiter));
+  }
   app.use(
     koaBody({
       multipart: true,

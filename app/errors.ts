@@ -5,7 +5,9 @@ import {
   JobStateConflictError,
   QueueFullError,
   QueueUnavailableError,
+  RateLimitedError,
   StoreUnavailableError,
+  UnauthorizedError,
   ValidationError,
 } from "../tasks/errors.js";
 import type { Logger } from "../tasks/logger.js";
@@ -32,6 +34,8 @@ const STATUS: Array<[ErrorClass, number]> = [
   [QueueFullError, 503],
   [QueueUnavailableError, 503],
   [StoreUnavailableError, 503],
+  [RateLimitedError, 429],
+  [UnauthorizedError, 401],
 ];
 
 const INTERNAL = "Something went wrong on our side. Please try again.";
@@ -50,7 +54,12 @@ export function describeError(err: unknown): {
       const body: { error: string; details?: unknown; state?: string } = { error: err.message };
       if (err instanceof ValidationError && err.details.length) body.details = err.details;
       if (err instanceof JobStateConflictError) body.state = err.state;
-      if (err instanceof QueueFullError || err instanceof QueueUnavailableError || err instanceof StoreUnavailableError) {
+      if (
+        err instanceof QueueFullError ||
+        err instanceof QueueUnavailableError ||
+        err instanceof StoreUnavailableError ||
+        err instanceof RateLimitedError
+      ) {
         headers["Retry-After"] = String(err.retryAfterSec);
       }
       return { status, body, headers, expose: true };

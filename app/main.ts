@@ -5,6 +5,7 @@ import { loadModel } from "../tasks/model/load.js";
 import { createReportFiles } from "../tasks/report/files.js";
 import { connectServices } from "../tasks/services.js";
 import { loadAppConfigOrExit } from "./load-config.js";
+import { createSubmissionLimiter } from "./middleware/rate-limit.js";
 import { startWeb } from "./start-web.js";
 
 const config = loadAppConfigOrExit();
@@ -22,6 +23,10 @@ const web = await startWeb({
   model,
   files: createReportFiles(config.RESULTS_DIR),
   logger,
+  limiter:
+    config.RATE_LIMIT_PER_MINUTE > 0
+      ? createSubmissionLimiter({ perMinute: config.RATE_LIMIT_PER_MINUTE, redis: services.redis, prefix: config.IRIS_NAMESPACE })
+      : undefined,
 });
 logger.info({ port: web.port, model: model.version, pid: process.pid }, "web ready");
 createShutdown({ logger, timeoutMs: 15_000 })

@@ -76,6 +76,22 @@ export class InvalidJobError extends Error {
   override name = "InvalidJobError";
 }
 
+/** The client submitted more than RATE_LIMIT_PER_MINUTE jobs in a minute. */
+export class RateLimitedError extends Error {
+  override name = "RateLimitedError";
+  constructor(readonly retryAfterSec: number) {
+    super("Too many submissions from your address; please wait a moment and try again.");
+  }
+}
+
+/** The JSON API needs a valid X-Api-Token. */
+export class UnauthorizedError extends Error {
+  override name = "UnauthorizedError";
+  constructor() {
+    super("A valid X-Api-Token header is required for the JSON API.");
+  }
+}
+
 /** A configuration variable with a bad value. */
 export class ConfigError extends Error {
   override name = "ConfigError";

@@ -15,6 +15,8 @@ export interface Services {
   store: JobStore;
   /** "rabbitmq+redis" or "memory". */
   kind: string;
+  /** The Redis command connection, for web-side counters (rate limit); absent in memory mode. */
+  redis?: Redis;
   close(): Promise<void>;
 }
 
@@ -74,6 +76,7 @@ export async function connectServices(
     queue,
     store,
     kind: "rabbitmq+redis",
+    redis: client,
     async close() {
       await queue.close();
       await store.close();

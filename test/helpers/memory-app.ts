@@ -1,6 +1,7 @@
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import type { RateLimiterAbstract } from "rate-limiter-flexible";
 import { loadAppConfig } from "../../app/config.js";
 import { createApp } from "../../app/create-app.js";
 import { loadModel, type Model } from "../../tasks/model/load.js";
@@ -16,12 +17,15 @@ export function testModel(): Model {
 }
 
 /** The app on memory adapters (and optionally a worker), for supertest: `request(t.app.callback())`. */
-export async function memoryApp(env: Record<string, string> = {}, opts: { worker?: boolean } = {}) {
+export async function memoryApp(
+  env: Record<string, string> = {},
+  opts: { worker?: boolean; limiter?: RateLimiterAbstract } = {},
+) {
   const config = loadAppConfig({ RESULTS_DIR: mkdtempSync(join(tmpdir(), "iris-test-")), ...env });
   const services = memoryServices(config);
   const files = createReportFiles(config.RESULTS_DIR);
   const deps = { config, queue: services.queue, store: services.store, model: testModel(), files, logger: silentLogger };
-  const app = createApp(deps);
+  const app = createApp({ ...deps, limiter: opts.limiter });
   const worker = opts.worker ? await runWorker({ config, services, model: testModel(), logger: silentLogger }) : null;
   return {
     app,
