@@ -89,7 +89,8 @@ case "${1:-}" in
       echo "REDIS_URL=redis://127.0.0.1:$redis_port"
       echo "RABBITMQ_URL=amqp://guest:guest@127.0.0.1:$rabbit_port"
       # The node name lets fault-injection tests stop and start the broker (rabbitmqctl -n).
-      echo "RABBITMQ_NODE=$(cat "$state/rabbitmq.started" 2>/dev/null || echo "$rabbit_node")"
+      # Empty when the broker was already running: rabbitmqctl then uses its default node.
+      echo "RABBITMQ_NODE=$(cat "$state/rabbitmq.started" 2>/dev/null || true)"
       echo "STARTED=${started[*]}" ;;
   down) shift; stop_all "$@" ;;
   *) echo "usage: $0 up|down" >&2; exit 2 ;;
