@@ -11,6 +11,7 @@ import type { JobStore } from "../tasks/store/types.js";
 import type { AppConfig } from "./config.js";
 import { errorHandler } from "./errors.js";
 import { requestLog } from "./middleware/request-log.js";
+import { securityHeaders } from "./middleware/security.js";
 import { jobRoutes } from "./routes/jobs.js";
 import { pageRoutes } from "./routes/pages.js";
 import { createJobSubmitter } from "./submit-job.js";
@@ -48,6 +49,7 @@ export function createApp(deps: AppDeps): Koa {
     await next();
   });
   app.use(requestLog({ logger: deps.logger }));
+  app.use(securityHeaders());
   app.use(errorHandler({ logger: deps.logger }));
   app.use(serve(STATIC, { maxage: 3600_000, defer: false, index: false }));
   app.use(
