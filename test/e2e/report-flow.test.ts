@@ -101,7 +101,7 @@ describe("the report flow in chromium (web + worker on RabbitMQ + Redis)", () =>
     await page.click('button[data-example="virginica"]');
     assert.deepEqual(
       await page.$$eval("form input[type=number]", (els) => (els as HTMLInputElement[]).map((e) => e.value)),
-      ["6.7", "3", "5.8", "2.2"],
+      ["6.7", "3.0", "5.8", "2.2"],
     );
     await Promise.all([page.waitForURL(/\/jobs\/[0-9a-f-]{36}$/), page.click('button[type="submit"]')]);
     assert.equal(await page.locator("#bar").getAttribute("aria-labelledby"), "stage", "the bar is named by the stage");
