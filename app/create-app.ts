@@ -14,6 +14,7 @@ import type { RateLimiterAbstract } from "rate-limiter-flexible";
 import { requireApiToken } from "./middleware/api-token.js";
 import { createSubmissionLimiter, rateLimitSubmissions } from "./middleware/rate-limit.js";
 import { requestLog } from "./middleware/request-log.js";
+import { securityHeaders } from "./middleware/security.js";
 import { jobRoutes } from "./routes/jobs.js";
 import { pageRoutes } from "./routes/pages.js";
 import { createJobSubmitter } from "./submit-job.js";
@@ -53,6 +54,7 @@ export function createApp(deps: AppDeps): Koa {
     await next();
   });
   app.use(requestLog({ logger: deps.logger }));
+  app.use(securityHeaders());
   app.use(errorHandler({ logger: deps.logger }));
   app.use(serve(STATIC, { maxage: 3600_000, defer: false, index: false }));
   app.use(requireApiToken(deps.config.API_TOKENS));

@@ -96,10 +96,21 @@ export function errorHandler(opts: { logger: Logger }) {
       ctx.set(headers);
       if (ctx.accepts("json", "html") === "html" && !ctx.is("json")) {
         ctx.type = "html";
-        ctx.body = ctx.state.render?.("error.njk", { status, message: body.error }) ?? body.error;
+        ctx.body = renderErrorPage(ctx, status, body.error, opts.logger);
       } else {
         ctx.body = body;
       }
     }
   };
+}
+
+/** The HTML error page; if the template itself fails, the plain sentence (never Koa's default page). */
+function renderErrorPage(ctx: Context, status: number, message: string, logger: Logger): string {
+  try {
+    return ctx.state.render?.("error.njk", { status, message }) ?? message;
+  } catch (err) {
+    logger.error({ err }, "error page template failed");
+    ctx.type = "text";
+    return message;
+  }
 }

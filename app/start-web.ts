@@ -1,6 +1,7 @@
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { createApp, type AppDeps } from "./create-app.js";
+import { attachRealtime } from "./realtime.js";
 
 /** A listening web process. */
 export interface WebServer {
@@ -9,24 +10,27 @@ export interface WebServer {
   close(): Promise<void>;
 }
 
-/** Creates the HTTP server for the app and listens on config PORT/HOST. */
+/** Creates the HTTP server for the app, attaches socket.io, and listens on config PORT/HOST. */
 export async function startWeb(deps: AppDeps): Promise<WebServer> {
   const app = createApp(deps);
   const server = createServer(app.callback());
   // Keep-alive longer than a typical proxy's, so the proxy closes idle sockets first.
   server.keepAliveTimeout = 65_000;
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(deps.config.PORT, deps.config.HOST, () => resolve());
-  });
+  const realtime = await attachRealtime({ server, store: deps.store, logger: deps.logger });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once("error", reject);
+      server.listen(deps.config.PORT, deps.config.HOST, () => resolve());
+    });
+  } catch (err) {
+    await realtime.close();
+    throw err;
+  }
   const port = (server.address() as AddressInfo).port;
   return {
     server,
     port,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeIdleConnections();
-      }),
+    // Closes the sockets and the relay, then the HTTP server (realtime.close does both).
+    close: () => realtime.close(),
   };
 }

@@ -1,5 +1,5 @@
 import Router from "@koa/router";
-import { FEATURES, FEATURE_LABELS, MEASUREMENT_MAX } from "../../tasks/contract.js";
+import { FEATURES, FEATURE_LABELS, MEASUREMENT_MAX, STAGES, STAGE_LABELS, type Stage } from "../../tasks/contract.js";
 import { ValidationError } from "../../tasks/errors.js";
 import type { JobStore } from "../../tasks/store/types.js";
 import { loadJob, progressBody } from "../job-view.js";
@@ -13,6 +13,24 @@ export const EXAMPLES = {
 };
 
 const fields = FEATURES.map((name) => ({ name, label: FEATURE_LABELS[name] }));
+/** The stages in order, for the progress page's step list. */
+const stages = (Object.keys(STAGES) as Stage[]).map((name) => ({ name, label: STAGE_LABELS[name] }));
+
+/** Form values from the query (`/?sepal_length=5.1&…`), so a failed job's page can link back pre-filled. */
+function valuesFromQuery(query: Record<string, unknown>): Record<string, string> {
+  const values: Record<string, string> = {};
+  for (const f of FEATURES) {
+    const v = query[f];
+    if (typeof v === "string" && v.length <= 32) values[f] = v;
+  }
+  return values;
+}
+
+/** A measurement as the report prints it: one or two decimals (3 → "3.0", 5.25 → "5.25"). */
+function formatCm(value: number): string {
+  const fixed = value.toFixed(2);
+  return fixed.endsWith("0") ? value.toFixed(1) : fixed;
+}
 
 /** The browser pages: the form, its submission, and the progress page. */
 export function pageRoutes(deps: { store: JobStore; submitJob: (input: never) => Promise<string> }): Router {
@@ -27,7 +45,7 @@ export function pageRoutes(deps: { store: JobStore; submitJob: (input: never) =>
   });
 
   router.get("/", (ctx) => {
-    ctx.body = ctx.state.render("form.njk", formContext({}, {}));
+    ctx.body = ctx.state.render("form.njk", formContext(valuesFromQuery(ctx.query), {}));
   });
 
   router.post("/predict", async (ctx, next) => {
@@ -56,7 +74,10 @@ export function pageRoutes(deps: { store: JobStore; submitJob: (input: never) =>
     ctx.body = ctx.state.render("progress.njk", {
       job: progressBody(record),
       input: record.input,
+      shown: Object.fromEntries(FEATURES.map((f) => [f, formatCm(record.input[f])])),
       fields,
+      stages,
+      stageIndex: stages.findIndex((s) => s.name === record.stage),
     });
   });
 

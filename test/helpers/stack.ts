@@ -12,14 +12,21 @@ const run = promisify(execFile);
 /** A typical setosa as form fields. */
 export const SETOSA_FORM = { sepal_length: "5.1", sepal_width: "3.5", petal_length: "1.4", petal_width: "0.2" };
 
-/** A web process and N worker processes on the real services, in their own namespace. */
+/** Web processes and worker processes on the real services, in their own namespace. */
 export interface Stack {
+  /** Base URL of the first web process. */
   base: string;
+  /** Base URL of each web process, in start order. */
+  webs: string[];
   ns: string;
   resultsDir: string;
+  /** The environment the processes were started with (PORT is per web process). */
   env: Record<string, string>;
   web: ServiceProcess;
+  webProcs: ServiceProcess[];
   workers: ServiceProcess[];
+  /** The same array as `workers`. */
+  workerProcs: ServiceProcess[];
   addWorker(env?: Record<string, string>): Promise<ServiceProcess>;
   /** Form submission; returns the response (redirect not followed). */
   submit(fields?: Record<string, string>): Promise<Response>;
@@ -29,33 +36,53 @@ export interface Stack {
   /** Waits until every job is final; returns state counts. */
   waitAllFinal(ids: string[], timeoutMs?: number): Promise<Record<string, number>>;
   pdfs(): string[];
-  stop(): Promise<number[]>;
+  /** Stops every process with SIGTERM, deletes the queues; resolves with the exit codes (null if killed). */
+  stop(): Promise<Array<number | null>>;
 }
 
-/** Starts the stack. `env` overrides the processes' environment. */
-export async function startStack(opts: { workers: number; env?: Record<string, string> }): Promise<Stack> {
+/** Starts the stack (`webs` web processes, default 1). `env` overrides the processes' environment. */
+export async function startStack(opts: {
+  workers: number;
+  webs?: number;
+  kind?: string;
+  env?: Record<string, string>;
+}): Promise<Stack> {
   const { redisUrl, rabbitUrl } = realServices();
-  const ns = uniqueName("ns");
-  const resultsDir = mkdtempSync(join(tmpdir(), "iris-stack-"));
-  const port = await freePort();
-  const env = {
+  const ns = uniqueName(opts.kind ?? "ns");
+  const resultsDir = mkdtempSync(join(tmpdir(), `iris-${opts.kind ?? "stack"}-`));
+  const env: Record<string, string> = {
     RABBITMQ_URL: rabbitUrl,
     REDIS_URL: redisUrl,
     IRIS_NAMESPACE: ns,
     RESULTS_DIR: resultsDir,
-    PORT: String(port),
     HOST: "127.0.0.1",
     ...opts.env,
   };
-  const base = `http://127.0.0.1:${port}`;
-  const web = await startProcess("app/main.ts", env, { readyMsg: "web ready" });
+  const webProcs: ServiceProcess[] = [];
+  const webs: string[] = [];
   const workers: ServiceProcess[] = [];
+  const stop = async () => {
+    const codes = await Promise.all([...webProcs, ...workers].map((p) => p.stop("SIGTERM")));
+    await deleteQueues(`${ns}.jobs`);
+    return codes;
+  };
   const addWorker = async (extra: Record<string, string> = {}) => {
     const w = await startProcess("tasks/main.ts", { ...env, ...extra }, { readyMsg: "worker ready" });
     workers.push(w);
     return w;
   };
-  await Promise.all(Array.from({ length: opts.workers }, () => addWorker()));
+  try {
+    for (let i = 0; i < (opts.webs ?? 1); i++) {
+      const port = await freePort();
+      webProcs.push(await startProcess("app/main.ts", { ...env, PORT: String(port) }, { readyMsg: "web ready" }));
+      webs.push(`http://127.0.0.1:${port}`);
+    }
+    await Promise.all(Array.from({ length: opts.workers }, () => addWorker()));
+  } catch (err) {
+    await stop().catch(() => {});
+    throw err;
+  }
+  const base = webs[0]!;
 
   const submit = (fields: Record<string, string> = SETOSA_FORM) =>
     fetch(`${base}/predict`, { method: "POST", body: new URLSearchParams(fields), redirect: "manual" });
@@ -65,11 +92,14 @@ export async function startStack(opts: { workers: number; env?: Record<string, s
   };
   return {
     base,
+    webs,
     ns,
     resultsDir,
     env,
-    web,
+    web: webProcs[0]!,
+    webProcs,
     workers,
+    workerProcs: workers,
     addWorker,
     submit,
     async submitOk(fields) {
@@ -96,11 +126,7 @@ export async function startStack(opts: { workers: number; env?: Record<string, s
       return counts;
     },
     pdfs: () => readdirSync(resultsDir).filter((f) => f.endsWith(".pdf")),
-    async stop() {
-      const codes = await Promise.all([web, ...workers].map((p) => p.stop("SIGTERM")));
-      await deleteQueues(`${ns}.jobs`);
-      return codes.map((c) => c ?? -1);
-    },
+    stop,
   };
 }
 
