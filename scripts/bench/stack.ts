@@ -1,0 +1,111 @@
+// Starts the real stack for the benchmark: services (via test-services.sh), a web process and W workers.
+import { execFileSync, spawn, type ChildProcess } from "node:child_process";
+import { mkdirSync, mkdtempSync, openSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { freePort } from "../../test/helpers/processes.js";
+import { waitFor } from "../../test/helpers/wait-for.js";
+
+/** URLs of the services, started when nothing answers (and stopped by `release`). */
+export function acquireServices(): { redisUrl: string; rabbitUrl: string; release(): void } {
+  if (process.env.REDIS_URL && process.env.RABBITMQ_URL) {
+    return { redisUrl: process.env.REDIS_URL, rabbitUrl: process.env.RABBITMQ_URL, release() {} };
+  }
+  const out = execFileSync("bash", ["scripts/test-services.sh", "up"], { encoding: "utf8" });
+  const vars = Object.fromEntries(out.trim().split("\n").map((l) => l.split(/=(.*)/s).slice(0, 2)));
+  const started = (vars.STARTED ?? "").split(" ").filter(Boolean);
+  return {
+    redisUrl: vars.REDIS_URL!,
+    rabbitUrl: vars.RABBITMQ_URL!,
+    release() {
+      if (started.length) execFileSync("bash", ["scripts/test-services.sh", "down", ...started], { stdio: "ignore" });
+    },
+  };
+}
+
+/** One service process; its log goes to a file. */
+export interface BenchProcess {
+  child: ChildProcess;
+  log: string;
+  /** Peak (VmHWM) and current (VmRSS) resident memory in MB. */
+  memory(): { peakMb: number; rssMb: number };
+  stop(): Promise<void>;
+}
+
+function memoryOf(pid: number) {
+  const status = readFileSync(`/proc/${pid}/status`, "utf8");
+  const kb = (key: string) => Number(new RegExp(`${key}:\\s+(\\d+)`).exec(status)?.[1] ?? 0);
+  return { peakMb: kb("VmHWM") / 1024, rssMb: kb("VmRSS") / 1024 };
+}
+
+async function start(entry: string, env: Record<string, string>, logDir: string, ready: string): Promise<BenchProcess> {
+  const log = join(logDir, `${entry.replace(/\W+/g, "-")}-${Date.now()}-${Math.random().toString(36).slice(2, 6)}.log`);
+  const fd = openSync(log, "w");
+  const child = spawn(process.execPath, ["--import", "tsx", entry], {
+    env: { ...process.env, ...env },
+    stdio: ["ignore", fd, fd],
+  });
+  const exited = new Promise<void>((r) => child.once("exit", () => r()));
+  await waitFor(() => readFileSync(log, "utf8").includes(`"msg":"${ready}"`), { timeoutMs: 30_000, what: `${entry} ready` });
+  return {
+    child,
+    log,
+    memory: () => memoryOf(child.pid!),
+    async stop() {
+      child.kill("SIGTERM");
+      await exited;
+    },
+  };
+}
+
+/** A web process and `workers` workers in a fresh namespace. */
+export async function startBenchStack(opts: {
+  redisUrl: string;
+  rabbitUrl: string;
+  workers: number;
+  env?: Record<string, string>;
+}) {
+  const ns = `bench-${Math.random().toString(36).slice(2, 8)}`;
+  const logDir = join("bench-results", "logs");
+  mkdirSync(logDir, { recursive: true });
+  const port = await freePort();
+  const env = {
+    RABBITMQ_URL: opts.rabbitUrl,
+    REDIS_URL: opts.redisUrl,
+    IRIS_NAMESPACE: ns,
+    RESULTS_DIR: mkdtempSync(join(tmpdir(), "iris-bench-")),
+    PORT: String(port),
+    HOST: "127.0.0.1",
+    LOG_LEVEL: "info",
+    ...opts.env,
+  };
+  const web = await start("app/main.ts", env, logDir, "web ready");
+  const workers = await Promise.all(Array.from({ length: opts.workers }, () => start("tasks/main.ts", env, logDir, "worker ready")));
+  return {
+    ns,
+    base: `http://127.0.0.1:${port}`,
+    web,
+    workers,
+    async stop() {
+      await Promise.all([web, ...workers].map((p) => p.stop()));
+    },
+  };
+}
+
+/** A bare Koa endpoint in its own process, the yardstick for synchronous predict. */
+export async function startBareKoa(): Promise<{ url: string; stop(): Promise<void> }> {
+  const port = await freePort();
+  const child = spawn(process.execPath, ["--import", "tsx", "scripts/bench/bare-koa.ts"], {
+    env: { ...process.env, PORT: String(port) },
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+  await new Promise<void>((resolve) => child.stdout!.once("data", () => resolve()));
+  const exited = new Promise<void>((r) => child.once("exit", () => r()));
+  return {
+    url: `http://127.0.0.1:${port}/bare`,
+    async stop() {
+      child.kill("SIGTERM");
+      await exited;
+    },
+  };
+}
