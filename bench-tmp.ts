@@ -1,0 +1,13 @@
+import { writeFileSync } from "node:fs";
+import { loadModel } from "./tasks/model/load.js";
+import { renderBatchReport, batchPageCount } from "./tasks/report/render-batch.js";
+const model = loadModel();
+let seed = 1; const rnd = () => ((seed = (seed * 16807) % 2147483647) / 2147483647);
+const inputs = Array.from({ length: 10000 }, () => ({ sepal_length: +(4 + rnd() * 4).toFixed(1), sepal_width: +(2 + rnd() * 2).toFixed(1), petal_length: +(1 + rnd() * 6).toFixed(1), petal_width: +(0.1 + rnd() * 2.4).toFixed(1) }));
+let t = Date.now();
+const preds = model.predictMany(inputs);
+console.log("predict", Date.now() - t);
+t = Date.now();
+const pdf = await renderBatchReport({ jobid: "3f2b8c1e-9a4d-4e7b-8f60-2c5d1a9e7b44", createdAt: new Date(), modelVersion: model.version, cvAccuracy: 0.9467, cvFolds: 10, classes: model.classes, rows: inputs.map((input, i) => ({ input, ...preds[i]! })) });
+console.log("render", Date.now() - t, pdf.length, batchPageCount(10000));
+writeFileSync("/tmp/batch.pdf", pdf);
