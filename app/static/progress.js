@@ -14,17 +14,20 @@
     $("stage").textContent = body.stage_label || body.stage;
     root.dataset.state = body.state;
     if (body.state === "SUCCESS") {
-      $("species").textContent = body.result;
-      const rows = Object.entries(body.probabilities || {}).map(([name, p]) => {
+      // A batch shows rows per species; a single flower its species and probabilities.
+      const batch = Boolean(body.summary);
+      if (!batch) $("species").textContent = body.result;
+      const table = $(batch ? "summary" : "probabilities");
+      const rows = Object.entries(batch ? body.summary : body.probabilities || {}).map(([name, p]) => {
         const tr = document.createElement("tr");
         const a = document.createElement("td");
         const b = document.createElement("td");
         a.textContent = name;
-        b.textContent = (Math.round(p * 1000) / 10).toFixed(1) + "%";
+        b.textContent = batch ? String(p) : (Math.round(p * 1000) / 10).toFixed(1) + "%";
         tr.append(a, b);
         return tr;
       });
-      $("probabilities").querySelector("tbody").replaceChildren(...rows);
+      if (table) table.querySelector("tbody").replaceChildren(...rows);
       const preview = $("preview");
       const src = "/result?jobid=" + encodeURIComponent(jobid) + "&inline=1";
       if (preview.getAttribute("src") !== src) preview.setAttribute("src", src);
