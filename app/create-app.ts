@@ -61,7 +61,8 @@ export function createApp(deps: AppDeps): Koa {
       // A batch of MAX_BATCH_ROWS (10,000) rows is about 0.8 MB of compact JSON.
       jsonLimit: "4mb",
       formLimit: "64kb",
-      formidable: { maxFileSize: 5 * 1024 * 1024, maxFields: 50 },
+      // Empty files reach the CSV parser, which says "the file is empty" rather than formidable's words.
+      formidable: { maxFileSize: 5 * 1024 * 1024, maxFields: 50, allowEmptyFiles: true, minFileSize: 0 },
     }),
   );
   const pages = pageRoutes({ store: deps.store, submitJob: submitJob as never });

@@ -33,8 +33,8 @@ export function pageRoutes(deps: { store: JobStore; submitJob: (input: never) =>
   router.post("/predict", async (ctx, next) => {
     // JSON clients are the API's (predict-api.ts); this route is the HTML form's.
     if (!ctx.is("urlencoded", "multipart")) return next();
-    // A CSV upload (the form page's file input, or a program's) is a batch: predict-api.ts.
-    if ((ctx.request as { files?: Record<string, unknown> }).files?.file) return next();
+    // A file upload (the form page's CSV input, or a program's) is a batch: predict-api.ts.
+    if (Object.keys((ctx.request as { files?: Record<string, unknown> }).files ?? {}).length) return next();
     const raw = (ctx.request.body ?? {}) as Record<string, unknown>;
     let input;
     try {
