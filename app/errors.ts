@@ -77,10 +77,15 @@ export function describeError(err: unknown): {
     const error = clientMessage(status, e?.type, (err as Error).message);
     return { status, body: { error, details: [{ field: fieldAtFault(status), message: error }] }, headers, expose: true };
   }
+  const code = (err as { code?: unknown } | null)?.code;
+  // A compressed body (Content-Encoding) that does not decompress: zlib's (Z_…) and brotli's (ERR__…) errors.
+  if (typeof code === "string" && /^(Z_|ERR__)|BROTLI|ZSTD|ZLIB/.test(code)) {
+    const error = "The request body could not be decompressed.";
+    return { status: 400, body: { error, details: [{ field: "Content-Encoding", message: error }] }, headers, expose: true };
+  }
   // formidable (koa-body's multipart parser) marks its errors with httpCode and a numeric code;
   // apart from its own set-up failures they all come from a malformed upload, even the few it
   // labels 5xx (an unknown transfer encoding, an aborted upload).
-  const code = (err as { code?: unknown } | null)?.code;
   if (typeof e?.httpCode === "number" && typeof code === "number" && !FORMIDABLE_SERVER_FAULTS.has(code)) {
     const uploadStatus = e.httpCode === 413 ? 413 : 400;
     const error = uploadStatus === 413 ? clientMessage(413) : "The multipart upload could not be read.";

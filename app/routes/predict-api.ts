@@ -86,15 +86,16 @@ export function predictApiRoutes(deps: PredictApiDeps): Router {
   });
 
   router.get("/predict", (ctx) => {
-    const raw: Record<string, unknown> = {};
+    const entries: Array<[string, unknown]> = [];
     const issues: Array<{ field: string; message: string }> = [];
     for (const [key, value] of Object.entries(ctx.query)) {
       if (key === "Submit") continue;
       if (Array.isArray(value)) issues.push({ field: key, message: `"${clip(key)}" is given more than once.` });
-      else raw[key] = value;
+      else entries.push([key, value]);
     }
     if (issues.length) throw invalid(issues);
-    const checked = parseMeasurementStrings(raw, { maxBatchRows });
+    // fromEntries defines own properties, so a "__proto__" parameter stays a key (and is refused).
+    const checked = parseMeasurementStrings(Object.fromEntries(entries), { maxBatchRows });
     if (!checked.ok) throw invalid(checked.issues);
     ctx.body = predictNow(checked.value);
   });

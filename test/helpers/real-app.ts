@@ -1,4 +1,4 @@
-import { mkdtempSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
@@ -59,6 +59,7 @@ export async function realApp(env: Record<string, string> = {}) {
       if (keys.length) await redis.del(...keys);
       await redis.quit();
       await deleteQueues(`${ns}.jobs`);
+      rmSync(config.RESULTS_DIR, { recursive: true, force: true });
     },
   };
 }
