@@ -58,6 +58,7 @@ export function createSubmitter(deps: SubmitDeps) {
     return { jobid, replayed: false };
   };
 
+  /** Creates the job's state and publishes it; resolves once the broker has it. */
   async function enqueue(jobid: string, payload: JobPayload): Promise<void> {
     if (deps.maxQueueDepth > 0) {
       const { messages } = await deps.queue.stats();
@@ -77,9 +78,12 @@ export function createSubmitter(deps: SubmitDeps) {
     try {
       await deps.queue.publish({ jobid, ...payload, submitted_at: at });
     } catch (err) {
-      await deps.store
+      const outcome = await deps.store
         .update(jobid, { state: "FAILURE", stage: "failed", progress: 1, error: "The job could not be queued." })
-        .catch(() => {});
+        .catch(() => null);
+      // The confirm was lost but the broker had the job and a worker already finished it:
+      // it was accepted after all, so say so instead of inviting a duplicate retry.
+      if (outcome && !outcome.applied && outcome.record.state === "SUCCESS") return;
       throw err;
     }
   }
