@@ -9,15 +9,18 @@ import type { JobQueue } from "../tasks/queue/types.js";
 import type { ReportFiles } from "../tasks/report/files.js";
 import type { JobStore } from "../tasks/store/types.js";
 import type { AppConfig } from "./config.js";
-import { errorHandler } from "./errors.js";
 import type { RateLimiterAbstract } from "rate-limiter-flexible";
+import { errorHandler, methodNotAllowed } from "./errors.js";
 import { requireApiToken } from "./middleware/api-token.js";
 import { createSubmissionLimiter, rateLimitSubmissions } from "./middleware/rate-limit.js";
 import { requestLog } from "./middleware/request-log.js";
 import { securityHeaders } from "./middleware/security.js";
+import { uploadCleanup } from "./middleware/upload-cleanup.js";
+import { apiDocsRoutes, swaggerAssets } from "./routes/api-docs.js";
 import { jobRoutes } from "./routes/jobs.js";
 import { pageRoutes } from "./routes/pages.js";
-import { createJobSubmitter } from "./submit-job.js";
+import { predictApiRoutes } from "./routes/predict-api.js";
+import { createJobSubmitter, createSubmitter } from "./submit-job.js";
 
 const TEMPLATES = fileURLToPath(new URL("../templates", import.meta.url));
 const STATIC = fileURLToPath(new URL("./static", import.meta.url));
@@ -56,7 +59,11 @@ export function createApp(deps: AppDeps): Koa {
   app.use(requestLog({ logger: deps.logger }));
   app.use(securityHeaders());
   app.use(errorHandler({ logger: deps.logger }));
-  app.use(serve(STATIC, { maxage: 3600_000, defer: false, index: false }));
+  const assets = serve(STATIC, { maxage: 3600_000, defer: false, index: false });
+  // Our files have plain names: a path with escapes or ".." is left to the routers (400/404), not
+  // answered 403 by koa-send's traversal guard.
+  app.use((ctx, next) => (/^[\w\-./]+$/.test(ctx.path) && !ctx.path.includes("..") ? assets(ctx, next) : next()));
+  app.use(swaggerAssets());
   app.use(requireApiToken(deps.config.API_TOKENS));
   if (deps.config.RATE_LIMIT_PER_MINUTE > 0) {
     const limiter =
@@ -64,16 +71,28 @@ export function createApp(deps: AppDeps): Koa {
       createSubmissionLimiter({ perMinute: deps.config.RATE_LIMIT_PER_MINUTE, prefix: deps.config.IRIS_NAMESPACE });
     app.use(rateLimitSubmissions(limiter));
   }
+  app.use(uploadCleanup());
   app.use(
     koaBody({
       multipart: true,
-      jsonLimit: "1mb",
+      // A batch of MAX_BATCH_ROWS (10,000) rows is about 0.8 MB of compact JSON.
+      jsonLimit: "4mb",
       formLimit: "64kb",
-      formidable: { maxFileSize: 5 * 1024 * 1024, maxFields: 50 },
+      // Empty files reach the CSV parser, which says "the file is empty" rather than formidable's words.
+      formidable: { maxFileSize: 5 * 1024 * 1024, maxFields: 50, allowEmptyFiles: true, minFileSize: 0 },
     }),
   );
   const pages = pageRoutes({ store: deps.store, submitJob: submitJob as never });
   const jobs = jobRoutes({ store: deps.store, files: deps.files });
-  for (const router of [pages, jobs]) app.use(router.routes()).use(router.allowedMethods());
+  const api = predictApiRoutes({
+    store: deps.store,
+    model: deps.model,
+    submit: createSubmitter({ queue: deps.queue, store: deps.store, maxQueueDepth: deps.config.MAX_QUEUE_DEPTH }),
+    maxBatchRows: deps.config.MAX_BATCH_ROWS,
+  });
+  const docs = apiDocsRoutes({ model: deps.model, maxBatchRows: deps.config.MAX_BATCH_ROWS });
+  // Wrong (or unknown) methods throw 405 into errorHandler, so they get the JSON error contract too.
+  const methods = { throw: true, methodNotAllowed, notImplemented: methodNotAllowed };
+  for (const router of [pages, jobs, api, docs]) app.use(router.routes()).use(router.allowedMethods(methods));
   return app;
 }

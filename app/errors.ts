@@ -9,18 +9,27 @@ import {
   StoreUnavailableError,
   UnauthorizedError,
   ValidationError,
+  type FieldIssue,
 } from "../tasks/errors.js";
 import type { Logger } from "../tasks/logger.js";
 
-/** An HTTP-level refusal that is not a domain error (413, 415, 405…). */
+/** An HTTP-level refusal that is not a domain error (413, 415, 405…), optionally naming the field at fault. */
 export class HttpError extends Error {
   override name = "HttpError";
   constructor(
     readonly status: number,
     message: string,
+    readonly details: FieldIssue[] = [],
   ) {
     super(message);
   }
+}
+
+/** The error router.allowedMethods throws (wrong or unknown method): always 405, never 501. */
+export function methodNotAllowed(): HttpError {
+  return new HttpError(405, "This method is not allowed here.", [
+    { field: "method", message: "This path does not accept this HTTP method; see the Allow header." },
+  ]);
 }
 
 type ErrorClass = abstract new (...args: never[]) => Error;
@@ -38,6 +47,9 @@ const STATUS: Array<[ErrorClass, number]> = [
   [UnauthorizedError, 401],
 ];
 
+/** formidable's codes for its own faults (plugins, parser set-up, upload dir): those stay 500. */
+const FORMIDABLE_SERVER_FAULTS = new Set([1000, 1001, 1003, 1004, 1017, 1018]);
+
 const INTERNAL = "Something went wrong on our side. Please try again.";
 
 /** The response an error deserves: status, a sentence, optional details and headers. */
@@ -48,7 +60,11 @@ export function describeError(err: unknown): {
   expose: boolean;
 } {
   const headers: Record<string, string> = {};
-  if (err instanceof HttpError) return { status: err.status, body: { error: err.message }, headers, expose: true };
+  if (err instanceof HttpError) {
+    const body: { error: string; details?: unknown } = { error: err.message };
+    if (err.details.length) body.details = err.details;
+    return { status: err.status, body, headers, expose: true };
+  }
   for (const [cls, status] of STATUS) {
     if (err instanceof cls) {
       const body: { error: string; details?: unknown; state?: string } = { error: err.message };
@@ -66,15 +82,41 @@ export function describeError(err: unknown): {
     }
   }
   // Errors from koa-body / raw-body / http-errors carry a 4xx status and a safe message.
-  const e = err as { status?: number; statusCode?: number; expose?: boolean; type?: string } | null;
+  const e = err as { status?: number; statusCode?: number; httpCode?: number; expose?: boolean; type?: string } | null;
   const status = e?.status ?? e?.statusCode;
   if (typeof status === "number" && status >= 400 && status < 500) {
-    return { status, body: { error: clientMessage(status, e?.type) }, headers, expose: true };
+    const error = clientMessage(status, e?.type, (err as Error).message);
+    return { status, body: { error, details: [{ field: fieldAtFault(status), message: error }] }, headers, expose: true };
+  }
+  const code = (err as { code?: unknown } | null)?.code;
+  // A compressed body (Content-Encoding) that does not decompress: zlib's (Z_…) and brotli's (ERR__…) errors.
+  if (typeof code === "string" && /^(Z_|ERR__)|BROTLI|ZSTD|ZLIB/.test(code)) {
+    const error = "The request body could not be decompressed.";
+    return { status: 400, body: { error, details: [{ field: "Content-Encoding", message: error }] }, headers, expose: true };
+  }
+  // formidable (koa-body's multipart parser) marks its errors with httpCode and a numeric code;
+  // apart from its own set-up failures they all come from a malformed upload, even the few it
+  // labels 5xx (an unknown transfer encoding, an aborted upload).
+  if (typeof e?.httpCode === "number" && typeof code === "number" && !FORMIDABLE_SERVER_FAULTS.has(code)) {
+    const uploadStatus = e.httpCode === 413 ? 413 : 400;
+    const error = uploadStatus === 413 ? clientMessage(413) : "The multipart upload could not be read.";
+    return { status: uploadStatus, body: { error, details: [{ field: "body", message: error }] }, headers, expose: true };
   }
   return { status: 500, body: { error: INTERNAL }, headers, expose: false };
 }
 
-function clientMessage(status: number, type?: string): string {
+function fieldAtFault(status: number): string {
+  if (status === 415) return "Content-Type";
+  if (status === 405) return "method";
+  if (status === 404) return "path";
+  return "body";
+}
+
+function clientMessage(status: number, type?: string, message?: string): string {
+  // @hapi/bourne (co-body's JSON parser) refuses prototype-poisoning keys.
+  if (status === 400 && message?.includes("forbidden prototype property")) {
+    return 'The request body may not contain the key "__proto__".';
+  }
   if (status === 413) return "The request body is too large.";
   if (status === 415) return "This content type is not supported.";
   if (type === "entity.parse.failed" || status === 400) return "The request body could not be parsed.";
@@ -94,6 +136,7 @@ export function errorHandler(opts: { logger: Logger }) {
       if (!expose) opts.logger.error({ err, method: ctx.method, path: ctx.path }, "unhandled error");
       ctx.status = status;
       ctx.set(headers);
+      if (status === 405) ctx.set("Allow", allowedMethods(ctx));
       if (ctx.accepts("json", "html") === "html" && !ctx.is("json")) {
         ctx.type = "html";
         ctx.body = renderErrorPage(ctx, status, body.error, opts.logger);
@@ -113,4 +156,10 @@ function renderErrorPage(ctx: Context, status: number, message: string, logger: 
     ctx.type = "text";
     return message;
   }
+}
+
+/** The methods the routes matching this path accept, for a 405's Allow header. */
+function allowedMethods(ctx: Context): string {
+  const matched = (ctx as Context & { matched?: Array<{ methods: string[] }> }).matched ?? [];
+  return [...new Set(matched.flatMap((layer) => layer.methods))].join(", ");
 }

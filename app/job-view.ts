@@ -13,6 +13,9 @@ export interface ProgressBody {
   error?: string;
   result?: string;
   probabilities?: Record<string, number>;
+  /** Batch jobs: the row count, and once done the rows per species. */
+  batch_size?: number;
+  summary?: Record<string, number>;
 }
 
 /** A record as clients see it: no file names, no attempts. */
@@ -25,7 +28,10 @@ export function progressBody(record: JobRecord): ProgressBody {
     stage_label: STAGE_LABELS[record.stage] ?? record.stage,
   };
   if (record.error) body.error = record.error;
-  if (record.state === "SUCCESS") {
+  if (record.batch_size !== undefined) {
+    body.batch_size = record.batch_size;
+    if (record.state === "SUCCESS") body.summary = record.summary;
+  } else if (record.state === "SUCCESS") {
     body.result = record.result;
     body.probabilities = record.probabilities;
   }

@@ -84,10 +84,27 @@ export const jobIdSchema = z
   .string()
   .regex(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/i, "must be a UUID v4");
 
-/** What goes through the queue: the job id, its input and when it was submitted. */
-export const jobMessageSchema = z.strictObject({
+/** What goes through the queue for one flower: the job id, its input and when it was submitted. */
+export const singleJobMessageSchema = z.strictObject({
   jobid: jobIdSchema,
   input: measurementsSchema,
   submitted_at: z.string(),
 });
+export type SingleJobMessage = z.infer<typeof singleJobMessageSchema>;
+
+/** A batch job: many flowers, one report. The rows travel in the message, not in the job's hash. */
+export const batchJobMessageSchema = z.strictObject({
+  jobid: jobIdSchema,
+  inputs: z.array(measurementsSchema).min(1),
+  submitted_at: z.string(),
+});
+export type BatchJobMessage = z.infer<typeof batchJobMessageSchema>;
+
+/** Any queue message: a single job or a batch. */
+export const jobMessageSchema = z.union([singleJobMessageSchema, batchJobMessageSchema]);
 export type JobMessage = z.infer<typeof jobMessageSchema>;
+
+/** True for a batch job's message. */
+export function isBatchMessage(msg: JobMessage): msg is BatchJobMessage {
+  return "inputs" in msg;
+}

@@ -1,9 +1,10 @@
-import { STAGES, type JobMessage, type Stage } from "./contract.js";
+import { FEATURES, isBatchMessage, STAGES, type BatchJobMessage, type JobMessage, type Stage } from "./contract.js";
 import type { Logger } from "./logger.js";
 import type { Model } from "./model/load.js";
 import type { ReportFiles } from "./report/files.js";
+import { countBySpecies, renderBatchReport, type BatchReportData } from "./report/render-batch.js";
 import type { ReportData } from "./report/render.js";
-import type { JobStore, JobUpdate } from "./store/types.js";
+import type { JobRecord, JobStore, JobUpdate } from "./store/types.js";
 
 /** What processing one job needs, passed in so tests can swap any part. */
 export interface JobProcessorDeps {
@@ -11,6 +12,8 @@ export interface JobProcessorDeps {
   model: Model;
   files: ReportFiles;
   render: (data: ReportData) => Promise<Buffer>;
+  /** The batch renderer; renderBatchReport unless a test swaps it. */
+  renderBatch?: (data: BatchReportData) => Promise<Buffer>;
   logger: Logger;
   now?: () => Date;
 }
@@ -24,7 +27,50 @@ class JobAlreadyFinal extends Error {}
  */
 export function createJobProcessor(deps: JobProcessorDeps): (msg: JobMessage, attempt: number) => Promise<void> {
   const { store, model, files, render, logger } = deps;
+  const renderBatch = deps.renderBatch ?? renderBatchReport;
   const now = deps.now ?? (() => new Date());
+
+  /** A batch's stages: classify every row at once, render one report, keep the rows beside the job. */
+  async function runBatch(
+    msg: BatchJobMessage,
+    record: JobRecord,
+    attempt: number,
+    advance: (stage: Stage, extra?: JobUpdate) => Promise<void>,
+  ): Promise<void> {
+    await advance("validating", { attempts: attempt });
+    await advance("classifying");
+    const predictions = model.predictMany(msg.inputs);
+    const rows = msg.inputs.map((input, i) => ({ input, ...predictions[i]! }));
+    await advance("rendering");
+    const pdf = await renderBatch({
+      jobid: msg.jobid,
+      createdAt: new Date(record.created_at),
+      modelVersion: model.version,
+      cvAccuracy: model.card.cv_accuracy,
+      cvFolds: model.card.cv_folds,
+      classes: model.classes,
+      rows,
+    });
+    await advance("saving");
+    const report = await files.write(msg.jobid, pdf);
+    await store.saveBatchResults(msg.jobid, {
+      classes: model.classes,
+      rows: rows.map((r) => [
+        ...FEATURES.map((f) => r.input[f]),
+        model.classes.indexOf(r.result),
+        ...model.classes.map((c) => r.probabilities[c] ?? 0),
+      ]),
+    });
+    const done = await store.update(msg.jobid, {
+      state: "SUCCESS",
+      stage: "done",
+      progress: STAGES.done,
+      summary: countBySpecies(rows, model.classes),
+      report,
+      model_version: model.version,
+    });
+    if (!done?.applied) throw new JobAlreadyFinal();
+  }
 
   return async function processJob(msg, attempt) {
     const log = logger.child({ jobId: msg.jobid, attempt });
@@ -42,7 +88,7 @@ export function createJobProcessor(deps: JobProcessorDeps): (msg: JobMessage, at
         state: "PENDING",
         progress: 0,
         stage: "queued",
-        input: msg.input,
+        ...(isBatchMessage(msg) ? { batch_size: msg.inputs.length } : { input: msg.input }),
         attempts: 0,
         created_at: msg.submitted_at,
         updated_at: at,
@@ -66,6 +112,11 @@ export function createJobProcessor(deps: JobProcessorDeps): (msg: JobMessage, at
     };
 
     try {
+      if (isBatchMessage(msg)) {
+        await runBatch(msg, record, attempt, advance);
+        log.info({ stage: "done", rows: msg.inputs.length, ms: Date.now() - started }, "job succeeded");
+        return;
+      }
       await advance("validating", { attempts: attempt });
       await advance("classifying");
       const prediction = model.predict(msg.input);

@@ -3,8 +3,8 @@ import type { Context, Next } from "koa";
 import { UnauthorizedError } from "../../tasks/errors.js";
 
 /**
- * The JSON API — every /predict and /api/ request except the HTML form's own posts
- * (urlencoded or multipart) — needs X-Api-Token when API_TOKENS is set. The pages stay open.
+ * The JSON API — every /predict and /api/ request except the HTML form's own posts — needs
+ * X-Api-Token when API_TOKENS is set. The pages stay open.
  */
 export function requireApiToken(tokens: string[]) {
   const accepted = tokens.map((t) => Buffer.from(t));
@@ -21,6 +21,10 @@ export function requireApiToken(tokens: string[]) {
 function isJsonApi(ctx: Context): boolean {
   if (ctx.path.startsWith("/api/")) return true;
   if (ctx.path !== "/predict" && !ctx.path.startsWith("/predict/")) return false;
-  const formPost = ctx.method === "POST" && ctx.path === "/predict" && Boolean(ctx.is("urlencoded", "multipart"));
-  return !formPost;
+  if (ctx.method !== "POST" || ctx.path !== "/predict") return true;
+  // The form page's own posts: the measurements form (urlencoded), and its CSV upload when a
+  // browser sends it (it answers 303 to the progress page). A program's CSV upload is the API.
+  if (ctx.is("urlencoded")) return false;
+  if (ctx.is("multipart")) return ctx.accepts("json", "html") !== "html";
+  return true;
 }

@@ -51,6 +51,8 @@ export function pageRoutes(deps: { store: JobStore; submitJob: (input: never) =>
   router.post("/predict", async (ctx, next) => {
     // JSON clients are the API's (predict-api.ts); this route is the HTML form's.
     if (!ctx.is("urlencoded", "multipart")) return next();
+    // A file upload (the form page's CSV input, or a program's) is a batch: predict-api.ts.
+    if (Object.keys((ctx.request as { files?: Record<string, unknown> }).files ?? {}).length) return next();
     const raw = (ctx.request.body ?? {}) as Record<string, unknown>;
     let input;
     try {
@@ -74,7 +76,7 @@ export function pageRoutes(deps: { store: JobStore; submitJob: (input: never) =>
     ctx.body = ctx.state.render("progress.njk", {
       job: progressBody(record),
       input: record.input,
-      shown: Object.fromEntries(FEATURES.map((f) => [f, formatCm(record.input[f])])),
+      shown: record.input ? Object.fromEntries(FEATURES.map((f) => [f, formatCm(record.input![f])])) : {},
       fields,
       stages,
       stageIndex: stages.findIndex((s) => s.name === record.stage),

@@ -62,6 +62,17 @@
     $("probabilities").querySelector("tbody").replaceChildren(...rows);
   }
 
+  function renderSummary(summary) {
+    const rows = Object.entries(summary).map(([name, n]) => {
+      const dot = el("span", { className: "dot dot-" + name });
+      dot.setAttribute("aria-hidden", "true");
+      const th = el("th", {}, [dot, name]);
+      th.scope = "row";
+      return el("tr", {}, [th, el("td", { className: "num", textContent: String(n) })]);
+    });
+    $("summary").querySelector("tbody").replaceChildren(...rows);
+  }
+
   function showPreview() {
     const preview = $("preview");
     // Phones without a PDF viewer would download the file instead of showing it: link only.
@@ -97,7 +108,14 @@
     lastStage = body.stage;
     document.title = pct + "% · Iris report";
 
-    if (body.state === "SUCCESS") {
+    if (body.state === "SUCCESS" && body.summary) {
+      // A batch: flowers per species instead of one species and its probabilities.
+      renderSummary(body.summary);
+      $("success").hidden = false;
+      showPreview();
+      document.title = "Ready: batch of " + body.batch_size + " · Iris report";
+      announce("Done. The PDF report for " + body.batch_size + " flowers is ready to download.");
+    } else if (body.state === "SUCCESS") {
       const species = $("species");
       species.textContent = body.result;
       species.className = "sp-" + body.result;

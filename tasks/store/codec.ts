@@ -1,8 +1,8 @@
 import type { JobRecord, JobUpdate } from "./types.js";
 
 /** Hash fields that hold JSON rather than plain strings. */
-const JSON_FIELDS = new Set(["input", "probabilities"]);
-const NUMBER_FIELDS = new Set(["progress", "attempts"]);
+const JSON_FIELDS = new Set(["input", "probabilities", "summary"]);
+const NUMBER_FIELDS = new Set(["progress", "attempts", "batch_size"]);
 
 /** A record (or update) as flat hash field/value strings. */
 export function encodeFields(values: Partial<JobRecord> | JobUpdate): string[] {

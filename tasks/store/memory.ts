@@ -1,6 +1,6 @@
 import { EventEmitter } from "node:events";
 import { TERMINAL_STATES } from "../contract.js";
-import type { JobRecord, JobStore, JobUpdate } from "./types.js";
+import type { BatchResults, JobRecord, JobStore, JobUpdate } from "./types.js";
 
 /** In-memory JobStore for the embedded `npm start` and fast tests; same rules as redis.ts. */
 export function createMemoryStore(opts: { ttlSeconds: number; now?: () => Date }): JobStore {
@@ -8,6 +8,17 @@ export function createMemoryStore(opts: { ttlSeconds: number; now?: () => Date }
   const ttlMs = opts.ttlSeconds * 1000;
   const jobs = new Map<string, { record: JobRecord; expiresAt: number }>();
   const tombstones = new Set<string>();
+  const batches = new Map<string, { results: BatchResults; expiresAt: number }>();
+  const idempotency = new Map<string, { value: string; expiresAt: number }>();
+  // Reads an entry of a TTL map, dropping it when it has expired.
+  const unexpired = <T extends { expiresAt: number }>(map: Map<string, T>, key: string): T | undefined => {
+    const entry = map.get(key);
+    if (entry && entry.expiresAt <= now().getTime()) {
+      map.delete(key);
+      return undefined;
+    }
+    return entry;
+  };
   const events = new EventEmitter().setMaxListeners(0);
 
   const live = (jobid: string) => {
@@ -48,6 +59,22 @@ export function createMemoryStore(opts: { ttlSeconds: number; now?: () => Date }
       const record = copy(entry.record);
       events.emit("change", record);
       return { applied: true, record: copy(record) };
+    },
+    async saveBatchResults(jobid, results) {
+      batches.set(jobid, { results: structuredClone(results), expiresAt: now().getTime() + ttlMs });
+    },
+    async getBatchResults(jobid) {
+      const entry = unexpired(batches, jobid);
+      return entry ? structuredClone(entry.results) : null;
+    },
+    async claimIdempotencyKey(key, value) {
+      const held = unexpired(idempotency, key);
+      if (held) return held.value;
+      idempotency.set(key, { value, expiresAt: now().getTime() + ttlMs });
+      return null;
+    },
+    async releaseIdempotencyKey(key, value) {
+      if (unexpired(idempotency, key)?.value === value) idempotency.delete(key);
     },
     async subscribe(listener) {
       events.on("change", listener);

@@ -1,7 +1,8 @@
+import { createHash } from "node:crypto";
 import type { Redis } from "ioredis";
 import { StoreUnavailableError } from "../errors.js";
 import { decodeFlat, decodeHash, encodeFields } from "./codec.js";
-import type { JobRecord, JobStore, JobUpdate, UpdateOutcome } from "./types.js";
+import type { BatchResults, JobRecord, JobStore, JobUpdate, UpdateOutcome } from "./types.js";
 
 /**
  * One Lua call per update: apply unless final, keep progress monotonic, refresh the TTL,
@@ -33,6 +34,12 @@ redis.call('PUBLISH', ARGV[2], cjson.encode(all))
 return {1, all}
 `;
 
+/** Deletes KEYS[1] only while it still holds ARGV[1]: a claimer never frees someone else's claim. */
+const RELEASE_SCRIPT = `
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+`;
+
 /** How much longer than the record a tombstone lives, so 410 outlasts the data. */
 const TOMBSTONE_FACTOR = 7;
 
@@ -55,7 +62,11 @@ export function createRedisStore(opts: RedisStoreOptions): JobStore {
   const now = opts.now ?? (() => new Date());
   const key = (id: string) => `${prefix}:job:${id}`;
   const tomb = (id: string) => `${prefix}:tomb:${id}`;
+  const batch = (id: string) => `${prefix}:batch:${id}`;
+  // Hashed: a client's key can be any length and any bytes; the Redis key stays short and plain.
+  const idem = (k: string) => `${prefix}:idem:${createHash("sha256").update(k).digest("hex")}`;
   client.defineCommand("irisUpdate", { numberOfKeys: 1, lua: UPDATE_SCRIPT });
+  client.defineCommand("irisRelease", { numberOfKeys: 1, lua: RELEASE_SCRIPT });
   const runUpdate = (id: string, args: string[]) =>
     (client as unknown as Record<string, (...a: string[]) => Promise<[number, string[]] | null>>).irisUpdate!(
       key(id),
@@ -85,6 +96,22 @@ export function createRedisStore(opts: RedisStoreOptions): JobStore {
       const reply = await runUpdate(jobid, encodeFields(update));
       if (!reply) return null;
       return { applied: reply[0] === 1, record: decodeFlat(reply[1])! };
+    },
+    async saveBatchResults(jobid, results) {
+      // A separate string key: stage updates never re-encode the (up to 10,000) rows.
+      await client.set(batch(jobid), JSON.stringify(results), "EX", ttlSeconds);
+    },
+    async getBatchResults(jobid) {
+      const raw = await client.get(batch(jobid));
+      return raw ? (JSON.parse(raw) as BatchResults) : null;
+    },
+    async claimIdempotencyKey(k, value) {
+      // SET NX GET (Redis ≥ 7): claims the key, or returns what it holds, in one atomic step.
+      const held = await client.set(idem(k), value, "EX", ttlSeconds, "NX", "GET");
+      return held ?? null;
+    },
+    async releaseIdempotencyKey(k, value) {
+      await (client as unknown as Record<string, (...a: string[]) => Promise<number>>).irisRelease!(idem(k), value);
     },
     async subscribe(listener) {
       if (!subscriber) throw new Error("createRedisStore: subscribe needs a `subscriber` connection");
@@ -135,6 +162,10 @@ function guardConnectionErrors(store: JobStore): JobStore {
     update: guard(store.update),
     subscribe: store.subscribe,
     ping: guard(store.ping),
+    saveBatchResults: guard(store.saveBatchResults),
+    getBatchResults: guard(store.getBatchResults),
+    claimIdempotencyKey: guard(store.claimIdempotencyKey),
+    releaseIdempotencyKey: guard(store.releaseIdempotencyKey),
     close: store.close,
   };
 }

@@ -6,7 +6,12 @@ export interface JobRecord {
   state: JobState;
   progress: number;
   stage: Stage;
-  input: Measurements;
+  /** A single job's measurements (a batch's rows travel in its message and its results). */
+  input?: Measurements;
+  /** A batch job's row count. */
+  batch_size?: number;
+  /** A finished batch's count of rows per predicted species. */
+  summary?: Record<string, number>;
   result?: string;
   probabilities?: Record<string, number>;
   /** File name of the PDF inside RESULTS_DIR. */
@@ -17,6 +22,13 @@ export interface JobRecord {
   model_version?: string;
   created_at: string;
   updated_at: string;
+}
+
+/** A finished batch's rows, kept beside the job's hash with the same TTL. One number array per row. */
+export interface BatchResults {
+  classes: string[];
+  /** Per row: the four measurements (FEATURES order), the predicted class index, one probability per class. */
+  rows: number[][];
 }
 
 /** The fields a worker or the web process may change. */
@@ -43,6 +55,17 @@ export interface JobStore {
    * Returns null when the job is unknown.
    */
   update(jobid: string, update: JobUpdate): Promise<UpdateOutcome | null>;
+  /** Keeps a batch's per-row results beside the job, for the retention period. */
+  saveBatchResults(jobid: string, results: BatchResults): Promise<void>;
+  /** A batch's per-row results; null when none were saved or they expired. */
+  getBatchResults(jobid: string): Promise<BatchResults | null>;
+  /**
+   * Claims an idempotency key for `value` for the retention period, atomically across processes.
+   * Returns null when this call claimed it, or the value the key already holds (first claim wins).
+   */
+  claimIdempotencyKey(key: string, value: string): Promise<string | null>;
+  /** Frees a key only if it still holds `value` (a submission that failed), so a retry can succeed. */
+  releaseIdempotencyKey(key: string, value: string): Promise<void>;
   /** Calls `listener` with the record after every applied update, from any process. */
   subscribe(listener: (record: JobRecord) => void): Promise<() => Promise<void>>;
   /** Resolves when the store answers. */

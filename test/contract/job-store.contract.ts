@@ -102,14 +102,83 @@ export function describeJobStore(name: string, make: (ttlSeconds: number) => Pro
       }
     });
 
+    it("keeps a batch's rows beside the job and reads them back exactly", async () => {
+      const rec = newRecord({ input: undefined, batch_size: 3 });
+      await store.create(rec);
+      assert.equal(await store.getBatchResults(rec.jobid), null);
+      const results = {
+        classes: ["setosa", "versicolor", "virginica"],
+        rows: [
+          [5.1, 3.5, 1.4, 0.2, 0, 1, 0, 0],
+          [6, 2.9, 4.5, 1.5, 1, 0, 0.94, 0.06],
+          [6.7, 3, 5.8, 2.2, 2, 0, 0.02, 0.98],
+        ],
+      };
+      await store.saveBatchResults(rec.jobid, results);
+      assert.deepEqual(await store.getBatchResults(rec.jobid), results);
+      const done = await store.update(rec.jobid, {
+        state: "SUCCESS",
+        stage: "done",
+        progress: 1,
+        summary: { setosa: 1, versicolor: 1, virginica: 1 },
+      });
+      assert.deepEqual(done!.record.summary, { setosa: 1, versicolor: 1, virginica: 1 });
+      const got = await store.get(rec.jobid);
+      assert.equal(got!.batch_size, 3);
+      assert.equal(got!.input, undefined);
+      assert.deepEqual(got!.summary, { setosa: 1, versicolor: 1, virginica: 1 });
+    });
+
+    it("claims an idempotency key once; the holder's value comes back to every later claim", async () => {
+      const key = `key-${randomUUID()}`;
+      const [a, b] = [randomUUID(), randomUUID()];
+      assert.equal(await store.claimIdempotencyKey(key, a), null, "the first claim wins");
+      assert.equal(await store.claimIdempotencyKey(key, b), a);
+      assert.equal(await store.claimIdempotencyKey(key, b), a);
+      // Concurrent claims of a fresh key: exactly one wins, all see the winner.
+      const fresh = `key-${randomUUID()}`;
+      const values = Array.from({ length: 10 }, () => randomUUID());
+      const outcomes = await Promise.all(values.map((v) => store.claimIdempotencyKey(fresh, v)));
+      const winners = values.filter((_, i) => outcomes[i] === null);
+      assert.equal(winners.length, 1);
+      for (const [i, o] of outcomes.entries()) if (o !== null) assert.equal(o, winners[0], `claim ${i}`);
+    });
+
+    it("releases a key only for its holder", async () => {
+      const key = `key-${randomUUID()}`;
+      const [a, b] = [randomUUID(), randomUUID()];
+      await store.claimIdempotencyKey(key, a);
+      await store.releaseIdempotencyKey(key, b);
+      assert.equal(await store.claimIdempotencyKey(key, b), a, "someone else's release is a no-op");
+      await store.releaseIdempotencyKey(key, a);
+      assert.equal(await store.claimIdempotencyKey(key, b), null, "free again after its holder released it");
+    });
+
+    it("treats keys as opaque strings of any length and bytes", async () => {
+      const odd = ["", " ", "\u0000\n\r", "x".repeat(10_000), "__proto__", "constructor", "ключ🔑"];
+      for (const key of odd) {
+        const v = randomUUID();
+        const first = await store.claimIdempotencyKey(`${key}-${v}`, v);
+        assert.equal(first, null, JSON.stringify(key.slice(0, 20)));
+        assert.equal(await store.claimIdempotencyKey(`${key}-${v}`, "other"), v);
+      }
+    });
+
     it("forgets a job after its TTL and then reports it as expired", async () => {
       const short = await make(1);
       try {
         const rec = newRecord();
         await short.create(rec);
         assert.ok(await short.get(rec.jobid));
+        await short.saveBatchResults(rec.jobid, { classes: ["setosa"], rows: [[1, 1, 1, 1, 0, 1]] });
+        await short.claimIdempotencyKey(`k-${rec.jobid}`, rec.jobid);
         await waitFor(async () => (await short.get(rec.jobid)) === null, { timeoutMs: 5000, what: "expiry" });
         assert.equal(await short.wasExpired(rec.jobid), true);
+        await waitFor(async () => (await short.getBatchResults(rec.jobid)) === null, { timeoutMs: 5000, what: "rows expiry" });
+        await waitFor(async () => (await short.claimIdempotencyKey(`k-${rec.jobid}`, "next")) === null, {
+          timeoutMs: 5000,
+          what: "key expiry",
+        });
       } finally {
         await short.close();
       }

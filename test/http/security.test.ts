@@ -29,6 +29,11 @@ describe("API tokens", () => {
       }
       const json = await http.post("/predict").send({ input: {} });
       assert.equal(json.status, 401, "a JSON POST is the API");
+      const csv = "sepal_length,sepal_width,petal_length,petal_width\n5.1,3.5,1.4,0.2\n";
+      const upload = await http.post("/predict").attach("file", Buffer.from(csv), "f.csv").set("Accept", "application/json");
+      assert.equal(upload.status, 401, "a program's CSV upload is the API");
+      const browserUpload = await http.post("/predict").attach("file", Buffer.from(csv), "f.csv").set("Accept", "text/html");
+      assert.equal(browserUpload.status, 303, "the form page's CSV upload stays open");
       await http.get("/").expect(200);
       await http.post("/predict").type("form").send(form).expect(303);
       await http.get(`/progress?jobid=${randomUUID()}`).expect(404);

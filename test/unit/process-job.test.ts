@@ -30,7 +30,7 @@ function setup(render = async () => Buffer.from("%PDF-1.7 fake")) {
   return { store, dir, processJob, renders: () => renders };
 }
 
-const message = (rec: JobRecord): JobMessage => ({ jobid: rec.jobid, input: rec.input, submitted_at: rec.created_at });
+const message = (rec: JobRecord): JobMessage => ({ jobid: rec.jobid, input: rec.input!, submitted_at: rec.created_at });
 
 describe("processJob", () => {
   it("walks the stages in order, ends in SUCCESS with the report in place", async () => {
