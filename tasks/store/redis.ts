@@ -1,6 +1,6 @@
 import type { Redis } from "ioredis";
 import { decodeFlat, decodeHash, encodeFields } from "./codec.js";
-import type { JobRecord, JobStore, JobUpdate, UpdateOutcome } from "./types.js";
+import { RECENT_JOBS_KEPT, type JobRecord, type JobStore, type JobUpdate, type UpdateOutcome } from "./types.js";
 
 /**
  * One Lua call per update: apply unless final, keep progress monotonic, refresh the TTL,
@@ -54,6 +54,8 @@ export function createRedisStore(opts: RedisStoreOptions): JobStore {
   const now = opts.now ?? (() => new Date());
   const key = (id: string) => `${prefix}:job:${id}`;
   const tomb = (id: string) => `${prefix}:tomb:${id}`;
+  /** Sorted set of job ids scored by creation time, capped at RECENT_JOBS_KEPT. */
+  const recentKey = `${prefix}:recent`;
   client.defineCommand("irisUpdate", { numberOfKeys: 1, lua: UPDATE_SCRIPT });
   const runUpdate = (id: string, args: string[]) =>
     (client as unknown as Record<string, (...a: string[]) => Promise<[number, string[]] | null>>).irisUpdate!(
@@ -71,6 +73,9 @@ export function createRedisStore(opts: RedisStoreOptions): JobStore {
         .hset(key(record.jobid), ...encodeFields(record))
         .expire(key(record.jobid), ttlSeconds)
         .set(tomb(record.jobid), "1", "EX", ttlSeconds * TOMBSTONE_FACTOR)
+        .zadd(recentKey, Date.parse(record.created_at) || now().getTime(), record.jobid)
+        .zremrangebyrank(recentKey, 0, -(RECENT_JOBS_KEPT + 1))
+        .expire(recentKey, ttlSeconds)
         .exec();
     },
     async get(jobid) {
@@ -98,6 +103,18 @@ export function createRedisStore(opts: RedisStoreOptions): JobStore {
         subscriber.off("message", onMessage);
         if (subscriber.listenerCount("message") === 0) await subscriber.unsubscribe(channel).catch(() => {});
       };
+    },
+    async recent(limit) {
+      if (limit <= 0) return [];
+      const ids = await client.zrevrange(recentKey, 0, limit - 1);
+      if (ids.length === 0) return [];
+      const pipeline = client.pipeline();
+      for (const id of ids) pipeline.hgetall(key(id));
+      const replies = (await pipeline.exec()) ?? [];
+      return replies.flatMap(([err, hash]) => {
+        const record = err ? null : decodeHash(hash as Record<string, string>);
+        return record ? [record] : []; // expired jobs drop out
+      });
     },
     async ping() {
       await client.ping();
