@@ -5,6 +5,7 @@ import { loadModel } from "../tasks/model/load.js";
 import { createReportFiles } from "../tasks/report/files.js";
 import { connectServices } from "../tasks/services.js";
 import { loadAppConfigOrExit } from "./load-config.js";
+import { createAppMetrics } from "./metrics.js";
 import { startWeb } from "./start-web.js";
 
 const config = loadAppConfigOrExit();
@@ -22,6 +23,7 @@ const web = await startWeb({
   model,
   files: createReportFiles(config.RESULTS_DIR),
   logger,
+  metrics: createAppMetrics({ queue: services.queue, jobs: services.jobMetrics, logger, processMetrics: true }),
 });
 logger.info({ port: web.port, model: model.version, pid: process.pid }, "web ready");
 createShutdown({ logger, timeoutMs: 15_000 })

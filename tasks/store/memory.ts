@@ -62,7 +62,8 @@ export function createMemoryStore(opts: { ttlSeconds: number; now?: () => Date }
       };
     },
     async recent(limit) {
-      const records = recentIds.flatMap((id) => {
+      // Newest inserted first, so jobs created in the same millisecond keep submission order.
+      const records = [...recentIds].reverse().flatMap((id) => {
         const entry = live(id);
         return entry ? [copy(entry.record)] : [];
       });
