@@ -48,7 +48,11 @@ export const taskConfigShape = {
     .max(65535, "must be a port number (1-65535)")
     .optional(),
   /** pino level. */
-  LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+  LOG_LEVEL: z
+    .enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"], {
+      error: "must be one of fatal, error, warn, info, debug, trace, silent",
+    })
+    .default("info"),
 };
 
 export const taskConfigSchema = z.object(taskConfigShape);
