@@ -30,6 +30,8 @@ ensure_packages() {
   command -v qpdf >/dev/null || missing+=(qpdf)
   command -v pdftotext >/dev/null || missing+=(poppler-utils)
   command -v chromium >/dev/null || missing+=(chromium)
+  # Validates docker-compose.yml in the tests (`docker-compose config`; needs no Docker engine).
+  command -v docker-compose >/dev/null || missing+=(docker-compose)
   [ ${#missing[@]} -eq 0 ] && return 0
   if [ "$(id -u)" != 0 ]; then
     log "missing ${missing[*]} and not root: install them with apt-get"; exit 1
