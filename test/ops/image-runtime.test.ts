@@ -74,7 +74,8 @@ describe("the image's runtime stage, without Docker", () => {
     const codes = await Promise.all(procs.map((p) => p.stop()));
     await deleteQueues(`${ns}.jobs`);
     rmSync(app, { recursive: true, force: true });
-    assert.ok(codes.every((c) => c === 0), `exit codes ${codes}`);
+    const failed = procs.filter((_, i) => codes[i] !== 0).map((p) => p.lines.slice(-15).join("\n"));
+    assert.ok(codes.every((c) => c === 0), `exit codes ${codes}\n${failed.join("\n---\n")}`);
   });
 
   it("the web (the image's CMD) answers the HEALTHCHECK; nothing listening fails it", async () => {
@@ -114,5 +115,7 @@ describe("the image's runtime stage, without Docker", () => {
     const pdf = await fetch(`${base}/result?jobid=${jobid}`);
     assert.equal(pdf.status, 200);
     assert.equal(pdf.headers.get("content-type"), "application/pdf");
+    // Read it whole: an unread response body keeps the download open, and so the web's shutdown.
+    assert.equal((await pdf.arrayBuffer()).byteLength, Number(pdf.headers.get("content-length")));
   });
 });
