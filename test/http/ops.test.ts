@@ -141,25 +141,12 @@ describe("GET /metrics counts a failed job", () => {
   });
 });
 
-function failingQueue(): JobQueue {
+/** An object whose every method rejects (close resolves): a dependency that does not answer. */
+function failing<T>(what: string): T {
   const fail = async () => {
-    throw new Error("broker down");
+    throw new Error(`${what} down`);
   };
-  return { publish: fail, stats: fail, consume: fail, close: async () => {} };
+  return new Proxy({}, { get: (_, key) => (key === "close" ? async () => {} : fail) }) as T;
 }
-
-function failingStore(): JobStore {
-  const fail = async () => {
-    throw new Error("redis down");
-  };
-  return {
-    create: fail,
-    get: fail,
-    wasExpired: fail,
-    update: fail,
-    subscribe: fail,
-    recent: fail,
-    ping: fail,
-    close: async () => {},
-  };
-}
+const failingQueue = () => failing<JobQueue>("broker");
+const failingStore = () => failing<JobStore>("redis");
