@@ -67,7 +67,11 @@ export function createAppMetrics(opts: {
   let latest: JobMetricsSnapshot | null = null;
   const gauge = (name: string, help: string, pick: (s: QueueStats) => number) =>
     registry.registerMetric(externalMetric(name, help, "gauge", () => (stats ? [{ value: pick(stats) }] : [])));
-  gauge("iris_queue_depth", "Jobs waiting in the queue (ready, not yet delivered), asked of the broker at scrape time.", (s) => s.messages);
+  gauge(
+    "iris_queue_depth",
+    "Jobs waiting in the queue (ready, not yet delivered), asked of the broker at scrape time.",
+    (s) => s.messages,
+  );
   gauge("iris_queue_consumers", "Consumers (worker channels) attached to the job queue.", (s) => s.consumers);
   const counter = (name: string, help: string, pick: (s: JobMetricsSnapshot) => number) =>
     registry.registerMetric(externalMetric(name, help, "counter", () => (latest ? [{ value: pick(latest) }] : [])));
@@ -80,8 +84,11 @@ export function createAppMetrics(opts: {
     ),
   );
   registry.registerMetric(
-    externalMetric("iris_job_queue_wait_seconds", "Time from submission to a worker starting the job.", "histogram", () =>
-      histogramSamples("iris_job_queue_wait_seconds", latest?.queueWait),
+    externalMetric(
+      "iris_job_queue_wait_seconds",
+      "Time from submission to a worker starting the job.",
+      "histogram",
+      () => histogramSamples("iris_job_queue_wait_seconds", latest?.queueWait),
     ),
   );
 

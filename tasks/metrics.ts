@@ -124,7 +124,11 @@ export function createRedisJobMetrics(opts: { client: Redis; prefix: string; now
     },
     async finished(outcome, durationSec) {
       const slot = slotKey(slotOf(now()));
-      const m = client.multi().hincrby(key, outcome, 1).incr(slot).expire(slot, 2 * 60);
+      const m = client
+        .multi()
+        .hincrby(key, outcome, 1)
+        .incr(slot)
+        .expire(slot, 2 * 60);
       if (durationSec !== undefined) observe(m, "duration", DURATION_BUCKETS, durationSec);
       await m.exec();
     },

@@ -58,7 +58,11 @@ function row(r: JobRecord): DashboardJob {
 }
 
 /** Collects the dashboard's numbers; a dependency that does not answer leaves its part null. */
-export async function dashboardData(deps: { queue: JobQueue; store: JobStore; metrics: AppMetrics }): Promise<DashboardData> {
+export async function dashboardData(deps: {
+  queue: JobQueue;
+  store: JobStore;
+  metrics: AppMetrics;
+}): Promise<DashboardData> {
   const [stats, snapshot, recent] = await Promise.all([
     deps.queue.stats().catch(() => null),
     deps.metrics.jobs.snapshot().catch(() => null),

@@ -56,7 +56,11 @@ export function opsRoutes(deps: {
     ctx.status = 503;
     ctx.set("Retry-After", "5");
     const names = down.map((k) => NAMES[k]).join(" and ");
-    ctx.body = { status: "not ready", error: `Not ready: ${names} ${down.length > 1 ? "are" : "is"} not reachable.`, checks };
+    ctx.body = {
+      status: "not ready",
+      error: `Not ready: ${names} ${down.length > 1 ? "are" : "is"} not reachable.`,
+      checks,
+    };
   });
 
   router.get("/metrics", async (ctx) => {

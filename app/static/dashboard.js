@@ -79,7 +79,10 @@
 
   async function poll() {
     try {
-      const res = await fetch("/dashboard/data", { headers: { Accept: "application/json" }, credentials: "same-origin" });
+      const res = await fetch("/dashboard/data", {
+        headers: { Accept: "application/json" },
+        credentials: "same-origin",
+      });
       if (!res.ok) throw new Error("HTTP " + res.status);
       render(await res.json());
       $("stale").hidden = true;

@@ -83,7 +83,10 @@ describe("instrumentStore: job metrics from the state changes a worker makes", (
   it("observes queue wait on the first start, and success once with the attempt's duration", async () => {
     let clock = Date.parse("2026-01-01T00:00:10.000Z");
     const metrics = createMemoryJobMetrics();
-    const store = instrumentStore(createMemoryStore({ ttlSeconds: 60 }), metrics, { logger: silentLogger, now: () => clock });
+    const store = instrumentStore(createMemoryStore({ ttlSeconds: 60 }), metrics, {
+      logger: silentLogger,
+      now: () => clock,
+    });
     const rec = newRecord({ created_at: "2026-01-01T00:00:08.000Z" });
     await store.create(rec);
     await store.update(rec.jobid, { state: "PROGRESS", stage: "validating", progress: 0.1, attempts: 1 });
@@ -102,7 +105,10 @@ describe("instrumentStore: job metrics from the state changes a worker makes", (
     assert.equal(s.duration.count, 1);
     assert.equal(s.duration.sum, 0.25);
     assert.ok(await store.get(rec.jobid), "reads pass through");
-    assert.deepEqual((await store.recent(1)).map((r) => r.jobid), [rec.jobid]);
+    assert.deepEqual(
+      (await store.recent(1)).map((r) => r.jobid),
+      [rec.jobid],
+    );
   });
 
   it("does not observe queue wait again on a retry, and counts a final failure", async () => {

@@ -50,7 +50,11 @@ describe("dashboard in chromium (web + worker in one process, memory adapters)",
     // Jobs submitted elsewhere after the page loaded appear without a reload.
     const ids: string[] = [];
     for (let i = 0; i < 2; i++) {
-      const res = await fetch(`${base}/predict`, { method: "POST", body: new URLSearchParams(setosa), redirect: "manual" });
+      const res = await fetch(`${base}/predict`, {
+        method: "POST",
+        body: new URLSearchParams(setosa),
+        redirect: "manual",
+      });
       ids.push(res.headers.get("location")!.split("/").pop()!);
     }
     await page.waitForSelector(`tr[data-jobid="${ids[1]}"].state-success`, { timeout: 10_000 });

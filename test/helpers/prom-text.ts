@@ -21,7 +21,6 @@ export function parsePromText(text: string): PromSample[] {
 
 /** The value of the sample `name` whose labels include `labels`; undefined when there is none. */
 export function sampleValue(text: string, name: string, labels: Record<string, string> = {}): number | undefined {
-  return parsePromText(text).find(
-    (s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v),
-  )?.value;
+  return parsePromText(text).find((s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v))
+    ?.value;
 }

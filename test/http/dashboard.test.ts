@@ -36,7 +36,10 @@ describe("dashboard on, no API_TOKENS", () => {
     assert.doesNotMatch(res.text, /\sstyle="/, "no inline style");
     assert.match(res.text, /id="consumers">1</);
     assert.match(res.text, /No jobs yet/);
-    await http.get("/dashboard.js").expect(200).expect("content-type", /javascript/);
+    await http
+      .get("/dashboard.js")
+      .expect(200)
+      .expect("content-type", /javascript/);
     await http.get("/dashboard.css").expect(200).expect("content-type", /css/);
   });
 
@@ -48,7 +51,9 @@ describe("dashboard on, no API_TOKENS", () => {
     }
     const data = await waitFor(async () => {
       const body = (await http.get("/dashboard/data").expect(200).expect("cache-control", "no-store")).body;
-      return body.recent.length === 3 && body.recent.every((j: { state: string }) => j.state === "SUCCESS") ? body : null;
+      return body.recent.length === 3 && body.recent.every((j: { state: string }) => j.state === "SUCCESS")
+        ? body
+        : null;
     });
     assert.deepEqual(
       data.recent.map((j: { jobid: string }) => j.jobid),

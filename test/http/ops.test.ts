@@ -66,7 +66,10 @@ describe("GET /metrics (memory adapters, web + worker in one process)", () => {
   after(() => t.close());
 
   const scrape = async () => {
-    const res = await http.get("/metrics").expect(200).expect("content-type", /^text\/plain; version=0.0.4/);
+    const res = await http
+      .get("/metrics")
+      .expect(200)
+      .expect("content-type", /^text\/plain; version=0.0.4/);
     return res.text;
   };
 
@@ -110,10 +113,15 @@ describe("GET /metrics (memory adapters, web + worker in one process)", () => {
         .filter((s) => s.name === "iris_http_request_duration_seconds_count")
         .map((s) => s.labels.route),
     );
-    for (const r of ["/predict", "/jobs/:id", "/progress"]) assert.ok(routes.has(r), `route label ${r} in ${[...routes]}`);
+    for (const r of ["/predict", "/jobs/:id", "/progress"])
+      assert.ok(routes.has(r), `route label ${r} in ${[...routes]}`);
     assert.ok(![...routes].some((r) => /[0-9a-f]{8}-/.test(r!)), "no raw job id in a route label");
     assert.equal(
-      sampleValue(text, "iris_http_request_duration_seconds_count", { route: "/predict", method: "POST", status_code: "303" }),
+      sampleValue(text, "iris_http_request_duration_seconds_count", {
+        route: "/predict",
+        method: "POST",
+        status_code: "303",
+      }),
       3,
     );
   });

@@ -56,7 +56,10 @@ describe("docker-compose.yml", () => {
 
   it("web: port 8080, started only once rabbitmq and redis are healthy", () => {
     assert.deepEqual(web!.ports, ["${WEB_PORT:-8080}:8080"]);
-    assert.deepEqual(web!.depends_on, { rabbitmq: { condition: "service_healthy" }, redis: { condition: "service_healthy" } });
+    assert.deepEqual(web!.depends_on, {
+      rabbitmq: { condition: "service_healthy" },
+      redis: { condition: "service_healthy" },
+    });
     assert.equal(web!.environment!.PORT, "8080");
     assert.equal(web!.restart, "unless-stopped");
   });
@@ -83,7 +86,10 @@ describe("docker-compose.yml", () => {
 
   it("both reach the broker and Redis by service name, with the broker's credentials from the environment", () => {
     for (const s of [web!, worker!]) {
-      assert.match(s.environment!.RABBITMQ_URL!, /^amqp:\/\/\$\{RABBITMQ_USER:-iris\}:\$\{RABBITMQ_PASSWORD:\?.*\}@rabbitmq:5672$/);
+      assert.match(
+        s.environment!.RABBITMQ_URL!,
+        /^amqp:\/\/\$\{RABBITMQ_USER:-iris\}:\$\{RABBITMQ_PASSWORD:\?.*\}@rabbitmq:5672$/,
+      );
       assert.equal(s.environment!.REDIS_URL, "redis://redis:6379");
     }
   });

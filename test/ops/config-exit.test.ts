@@ -34,18 +34,36 @@ const GOOD = { RABBITMQ_URL: "amqp://u:p@127.0.0.1:1", REDIS_URL: "redis://127.0
 
 const cases: Array<{ entry: string; env: Record<string, string>; expect: RegExp }> = [
   { entry: "app/main.ts", env: { ...GOOD, PORT: "eighty" }, expect: /PORT: must be a port number \(1-65535\)/ },
-  { entry: "app/main.ts", env: { ...GOOD, RABBITMQ_URL: "http://x" }, expect: /RABBITMQ_URL: must be a RabbitMQ URL \(amqp:\/\/ or amqps:\/\/…\)/ },
+  {
+    entry: "app/main.ts",
+    env: { ...GOOD, RABBITMQ_URL: "http://x" },
+    expect: /RABBITMQ_URL: must be a RabbitMQ URL \(amqp:\/\/ or amqps:\/\/…\)/,
+  },
   { entry: "app/embedded.ts", env: { PORT: "eighty" }, expect: /PORT: must be a port number/ },
-  { entry: "tasks/main.ts", env: { ...GOOD, RABBITMQ_URL: "http://x" }, expect: /RABBITMQ_URL: must be a RabbitMQ URL/ },
+  {
+    entry: "tasks/main.ts",
+    env: { ...GOOD, RABBITMQ_URL: "http://x" },
+    expect: /RABBITMQ_URL: must be a RabbitMQ URL/,
+  },
   { entry: "tasks/main.ts", env: { ...GOOD, REDIS_URL: "localhost:6379" }, expect: /REDIS_URL: must be a Redis URL/ },
   // PORT is the web's; the worker's only port is its optional health endpoint.
-  { entry: "tasks/main.ts", env: { ...GOOD, WORKER_HEALTH_PORT: "eighty" }, expect: /WORKER_HEALTH_PORT: must be a port number/ },
-  { entry: "tasks/main.ts", env: { ...GOOD, LOG_LEVEL: "loud" }, expect: /LOG_LEVEL: must be one of fatal, error, warn, info, debug, trace, silent/ },
+  {
+    entry: "tasks/main.ts",
+    env: { ...GOOD, WORKER_HEALTH_PORT: "eighty" },
+    expect: /WORKER_HEALTH_PORT: must be a port number/,
+  },
+  {
+    entry: "tasks/main.ts",
+    env: { ...GOOD, LOG_LEVEL: "loud" },
+    expect: /LOG_LEVEL: must be one of fatal, error, warn, info, debug, trace, silent/,
+  },
 ];
 
 describe("a bad configuration value stops the process", () => {
   for (const c of cases) {
-    const [name] = Object.entries(c.env).find(([k]) => !(k in GOOD) || (GOOD as Record<string, string>)[k] !== c.env[k])!;
+    const [name] = Object.entries(c.env).find(
+      ([k]) => !(k in GOOD) || (GOOD as Record<string, string>)[k] !== c.env[k],
+    )!;
     it(`${c.entry} with ${name}=${c.env[name]}: exit 2, message names ${name}`, async () => {
       const { code, output } = await run(c.entry, c.env);
       assert.equal(code, 2, output);

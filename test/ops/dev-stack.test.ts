@@ -113,7 +113,10 @@ describe("scripts/dev-stack.sh up --workers 2 / status / down", () => {
     const jobid = res.headers.get("location")!.split("/").pop()!;
     const done = await waitFor(
       async () => {
-        const body = (await (await fetch(`${base}/progress?jobid=${jobid}`)).json()) as { state: string; result?: string };
+        const body = (await (await fetch(`${base}/progress?jobid=${jobid}`)).json()) as {
+          state: string;
+          result?: string;
+        };
         return body.state === "SUCCESS" ? body : null;
       },
       { timeoutMs: 20_000, what: "the job to succeed" },

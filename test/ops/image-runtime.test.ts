@@ -21,8 +21,10 @@ const cmd = JSON.parse(dockerfile.match(/^CMD (\[.*\])$/m)![1]!) as string[];
 /** Runs the image's HEALTHCHECK command with `env`; resolves with its exit code. */
 function runHealthcheck(env: Record<string, string>): number | null {
   assert.equal(healthcheck[0], "node");
-  return spawnSync(process.execPath, healthcheck.slice(1), { env: { PATH: process.env.PATH ?? "", ...env }, timeout: 10_000 })
-    .status;
+  return spawnSync(process.execPath, healthcheck.slice(1), {
+    env: { PATH: process.env.PATH ?? "", ...env },
+    timeout: 10_000,
+  }).status;
 }
 
 describe("the image's runtime stage, without Docker", () => {
@@ -75,7 +77,10 @@ describe("the image's runtime stage, without Docker", () => {
     await deleteQueues(`${ns}.jobs`);
     rmSync(app, { recursive: true, force: true });
     const failed = procs.filter((_, i) => codes[i] !== 0).map((p) => p.lines.slice(-15).join("\n"));
-    assert.ok(codes.every((c) => c === 0), `exit codes ${codes}\n${failed.join("\n---\n")}`);
+    assert.ok(
+      codes.every((c) => c === 0),
+      `exit codes ${codes}\n${failed.join("\n---\n")}`,
+    );
   });
 
   it("the web (the image's CMD) answers the HEALTHCHECK; nothing listening fails it", async () => {
@@ -85,15 +90,21 @@ describe("the image's runtime stage, without Docker", () => {
 
   it("a worker (npm run worker's command) answers the HEALTHCHECK on WORKER_HEALTH_PORT", async () => {
     const healthPort = await freePort();
-    const workerEntry = (JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")) as { scripts: { worker: string } })
-      .scripts.worker.split(" ")
+    const workerEntry = (
+      JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")) as { scripts: { worker: string } }
+    ).scripts.worker
+      .split(" ")
       .at(-1)!;
     procs.push(
-      await startProcess(workerEntry, { ...env, WORKER_HEALTH_PORT: String(healthPort) }, {
-        readyMsg: "worker ready",
-        cwd: app,
-        timeoutMs: 30_000,
-      }),
+      await startProcess(
+        workerEntry,
+        { ...env, WORKER_HEALTH_PORT: String(healthPort) },
+        {
+          readyMsg: "worker ready",
+          cwd: app,
+          timeoutMs: 30_000,
+        },
+      ),
     );
     // The worker container also has PORT from the image (8080): WORKER_HEALTH_PORT wins.
     assert.equal(runHealthcheck({ PORT: String(await freePort()), WORKER_HEALTH_PORT: String(healthPort) }), 0);
@@ -109,7 +120,8 @@ describe("the image's runtime stage, without Docker", () => {
     assert.equal(res.status, 303);
     const jobid = res.headers.get("location")!.split("/").pop()!;
     await waitFor(
-      async () => ((await (await fetch(`${base}/progress?jobid=${jobid}`)).json()) as { state: string }).state === "SUCCESS",
+      async () =>
+        ((await (await fetch(`${base}/progress?jobid=${jobid}`)).json()) as { state: string }).state === "SUCCESS",
       { timeoutMs: 20_000, what: "the job to succeed" },
     );
     const pdf = await fetch(`${base}/result?jobid=${jobid}`);

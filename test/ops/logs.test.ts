@@ -45,7 +45,11 @@ describe("logs: JSON lines per request and per job stage, LOG_LEVEL, no secrets"
     base = `http://127.0.0.1:${port}`;
 
     // Traffic that would leak secrets if anything logged URLs, queries or headers.
-    const res = await fetch(`${base}/predict`, { method: "POST", body: new URLSearchParams(setosa), redirect: "manual" });
+    const res = await fetch(`${base}/predict`, {
+      method: "POST",
+      body: new URLSearchParams(setosa),
+      redirect: "manual",
+    });
     jobid = res.headers.get("location")!.split("/").pop()!;
     await waitFor(async () => {
       const body = (await (await fetch(`${base}/progress?jobid=${jobid}`)).json()) as { state: string };
@@ -84,7 +88,10 @@ describe("logs: JSON lines per request and per job stage, LOG_LEVEL, no secrets"
     assert.equal(typeof post.ms, "number");
     const progress = requests.filter((l) => l.path === "/progress");
     assert.ok(progress.length >= 1);
-    assert.ok(requests.every((l) => !String(l.path).includes("?")), "query strings are not logged");
+    assert.ok(
+      requests.every((l) => !String(l.path).includes("?")),
+      "query strings are not logged",
+    );
     const health = requests.find((l) => l.path === "/healthz");
     assert.equal(health?.level, "debug", "probes log at debug, shown because LOG_LEVEL=debug");
     assert.equal(post.level, "info");

@@ -81,7 +81,11 @@ describe("readiness and metrics: web through cuttable proxies + 2 workers", () =
     assert.ok(sampleValue(before, "process_resident_memory_bytes")! > 0, "process metrics are on");
     const ids: string[] = [];
     for (let i = 0; i < 6; i++) {
-      const res = await fetch(`${base}/predict`, { method: "POST", body: new URLSearchParams(setosa), redirect: "manual" });
+      const res = await fetch(`${base}/predict`, {
+        method: "POST",
+        body: new URLSearchParams(setosa),
+        redirect: "manual",
+      });
       assert.equal(res.status, 303);
       ids.push(res.headers.get("location")!.split("/").pop()!);
     }
@@ -114,7 +118,10 @@ describe("readiness and metrics: web through cuttable proxies + 2 workers", () =
     } finally {
       await redisProxy.restore();
     }
-    await waitFor(async () => (await get("/readyz")).status === 200, { timeoutMs: 15_000, what: "ready after Redis returns" });
+    await waitFor(async () => (await get("/readyz")).status === 200, {
+      timeoutMs: 15_000,
+      what: "ready after Redis returns",
+    });
   });
 
   it("RabbitMQ away: /readyz 503 naming RabbitMQ, /metrics still answers; back: ready again", async () => {
