@@ -4,6 +4,8 @@ import { koaBody } from "koa-body";
 import serve from "koa-static";
 import nunjucks from "nunjucks";
 import type { Logger } from "../tasks/logger.js";
+import { countSubmissions } from "../tasks/metrics-hooks.js";
+import { createMemoryJobMetrics } from "../tasks/metrics.js";
 import type { Model } from "../tasks/model/load.js";
 import type { JobQueue } from "../tasks/queue/types.js";
 import type { ReportFiles } from "../tasks/report/files.js";
@@ -11,13 +13,16 @@ import type { JobStore } from "../tasks/store/types.js";
 import type { AppConfig } from "./config.js";
 import type { RateLimiterAbstract } from "rate-limiter-flexible";
 import { errorHandler, methodNotAllowed } from "./errors.js";
+import { createAppMetrics, type AppMetrics } from "./metrics.js";
 import { requireApiToken } from "./middleware/api-token.js";
 import { createSubmissionLimiter, rateLimitSubmissions } from "./middleware/rate-limit.js";
 import { requestLog } from "./middleware/request-log.js";
 import { securityHeaders } from "./middleware/security.js";
 import { uploadCleanup } from "./middleware/upload-cleanup.js";
 import { apiDocsRoutes, swaggerAssets } from "./routes/api-docs.js";
+import { dashboardRoutes } from "./routes/dashboard.js";
 import { jobRoutes } from "./routes/jobs.js";
+import { opsRoutes } from "./routes/ops.js";
 import { pageRoutes } from "./routes/pages.js";
 import { predictApiRoutes } from "./routes/predict-api.js";
 import { createJobSubmitter, createSubmitter } from "./submit-job.js";
@@ -35,10 +40,16 @@ export interface AppDeps {
   logger: Logger;
   /** Shared submission counter (Redis in production); a memory one is made when absent. */
   limiter?: RateLimiterAbstract;
+  /** Prometheus instruments and the deployment's job metrics; in-memory ones when left out. */
+  metrics?: AppMetrics;
 }
 
 /** Builds the Koa app: middleware order and routers. Never listens. */
 export function createApp(deps: AppDeps): Koa {
+  const metrics =
+    deps.metrics ?? createAppMetrics({ queue: deps.queue, jobs: createMemoryJobMetrics(), logger: deps.logger });
+  // Every publish the broker confirmed counts as a submitted job, whichever route submitted it.
+  deps = { ...deps, queue: countSubmissions(deps.queue, metrics.jobs, { logger: deps.logger }) };
   const app = new Koa();
   app.proxy = deps.config.TRUST_PROXY;
   // Errors are rendered by errorHandler; Koa's own 'error' event would print stacks to stderr.
@@ -57,6 +68,7 @@ export function createApp(deps: AppDeps): Koa {
     await next();
   });
   app.use(requestLog({ logger: deps.logger }));
+  app.use(metrics.httpMiddleware());
   app.use(securityHeaders());
   app.use(errorHandler({ logger: deps.logger }));
   const assets = serve(STATIC, { maxage: 3600_000, defer: false, index: false });
@@ -91,8 +103,13 @@ export function createApp(deps: AppDeps): Koa {
     maxBatchRows: deps.config.MAX_BATCH_ROWS,
   });
   const docs = apiDocsRoutes({ model: deps.model, maxBatchRows: deps.config.MAX_BATCH_ROWS });
+  const ops = opsRoutes({ queue: deps.queue, store: deps.store, metrics });
+  const routers = [pages, jobs, api, docs, ops];
+  if (deps.config.DASHBOARD) {
+    routers.push(dashboardRoutes({ queue: deps.queue, store: deps.store, metrics, tokens: deps.config.API_TOKENS }));
+  }
   // Wrong (or unknown) methods throw 405 into errorHandler, so they get the JSON error contract too.
   const methods = { throw: true, methodNotAllowed, notImplemented: methodNotAllowed };
-  for (const router of [pages, jobs, api, docs]) app.use(router.routes()).use(router.allowedMethods(methods));
+  for (const router of routers) app.use(router.routes()).use(router.allowedMethods(methods));
   return app;
 }

@@ -7,6 +7,7 @@ import { createReportFiles } from "../tasks/report/files.js";
 import { connectServices, memoryServices } from "../tasks/services.js";
 import { runWorker } from "../tasks/start-worker-process.js";
 import { loadAppConfigOrExit } from "./load-config.js";
+import { createAppMetrics } from "./metrics.js";
 import { startWeb } from "./start-web.js";
 
 const config = loadAppConfigOrExit();
@@ -28,6 +29,7 @@ const web = await startWeb({
   model,
   files: createReportFiles(config.RESULTS_DIR),
   logger,
+  metrics: createAppMetrics({ queue: services.queue, jobs: services.jobMetrics, logger, processMetrics: true }),
 });
 logger.info(
   { port: web.port, model: model.version, services: services.kind },

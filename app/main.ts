@@ -6,6 +6,7 @@ import { createReportFiles } from "../tasks/report/files.js";
 import { connectServices } from "../tasks/services.js";
 import { loadAppConfigOrExit } from "./load-config.js";
 import { createSubmissionLimiter } from "./middleware/rate-limit.js";
+import { createAppMetrics } from "./metrics.js";
 import { startWeb } from "./start-web.js";
 
 const config = loadAppConfigOrExit();
@@ -27,6 +28,7 @@ const web = await startWeb({
     config.RATE_LIMIT_PER_MINUTE > 0
       ? createSubmissionLimiter({ perMinute: config.RATE_LIMIT_PER_MINUTE, redis: services.redis, prefix: config.IRIS_NAMESPACE })
       : undefined,
+  metrics: createAppMetrics({ queue: services.queue, jobs: services.jobMetrics, logger, processMetrics: true }),
 });
 logger.info({ port: web.port, model: model.version, pid: process.pid }, "web ready");
 createShutdown({ logger, timeoutMs: 15_000 })

@@ -3,10 +3,11 @@
 #   scripts/test-services.sh up    install missing Debian packages (as root), start what is not
 #                                  already answering, record what this script started
 #   scripts/test-services.sh down [redis] [rabbitmq]  stop what `up` started (all of it by default)
-# Ports: REDIS_PORT (6379), RABBITMQ_PORT (5672). State lives in .test-services/.
+# Ports: REDIS_PORT (6379), RABBITMQ_PORT (5672). State lives in .test-services/ (SERVICES_STATE_DIR;
+# scripts/dev-stack.sh keeps its own). SERVICES_ONLY=1 installs only redis-server and rabbitmq-server.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-state="$PWD/.test-services"
+state="${SERVICES_STATE_DIR:-$PWD/.test-services}"
 redis_port="${REDIS_PORT:-6379}"
 rabbit_port="${RABBITMQ_PORT:-5672}"
 rabbit_node="iris-test-${rabbit_port}@localhost"
@@ -27,9 +28,13 @@ ensure_packages() {
   local missing=()
   command -v redis-server >/dev/null || missing+=(redis-server)
   command -v rabbitmq-server >/dev/null || missing+=(rabbitmq-server)
-  command -v qpdf >/dev/null || missing+=(qpdf)
-  command -v pdftotext >/dev/null || missing+=(poppler-utils)
-  command -v chromium >/dev/null || missing+=(chromium)
+  if [ -z "${SERVICES_ONLY:-}" ]; then # what the tests need besides the two services
+    command -v qpdf >/dev/null || missing+=(qpdf)
+    command -v pdftotext >/dev/null || missing+=(poppler-utils)
+    command -v chromium >/dev/null || missing+=(chromium)
+    # Validates docker-compose.yml in the tests (`docker-compose config`; needs no Docker engine).
+    command -v docker-compose >/dev/null || missing+=(docker-compose)
+  fi
   [ ${#missing[@]} -eq 0 ] && return 0
   if [ "$(id -u)" != 0 ]; then
     log "missing ${missing[*]} and not root: install them with apt-get"; exit 1

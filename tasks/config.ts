@@ -37,8 +37,22 @@ export const taskConfigShape = {
     .string()
     .regex(/^[a-z0-9][a-z0-9_-]{0,40}$/, "must be lower-case letters, digits, - or _ (at most 41 characters)")
     .default("iris"),
+  /**
+   * Worker only: serve GET /healthz on this port (the image's HEALTHCHECK probes it in the worker
+   * container). Unset = no HTTP server in the worker.
+   */
+  WORKER_HEALTH_PORT: z.coerce
+    .number({ error: "must be a port number (1-65535)" })
+    .int("must be a port number (1-65535)")
+    .min(1, "must be a port number (1-65535)")
+    .max(65535, "must be a port number (1-65535)")
+    .optional(),
   /** pino level. */
-  LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+  LOG_LEVEL: z
+    .enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"], {
+      error: "must be one of fatal, error, warn, info, debug, trace, silent",
+    })
+    .default("info"),
 };
 
 export const taskConfigSchema = z.object(taskConfigShape);

@@ -1,5 +1,6 @@
 // Worker entry: loadConfig → adapters → worker → shutdown steps (npm run worker).
 import { loadConfig } from "./config.js";
+import { startHealthServer } from "./health-server.js";
 import { createShutdown } from "./lifecycle.js";
 import { createLogger } from "./logger.js";
 import { loadModel } from "./model/load.js";
@@ -22,6 +23,7 @@ if (!config.RABBITMQ_URL || !config.REDIS_URL) {
 const model = loadModel();
 const services = await connectServices(config, logger, { name: `worker-${process.pid}` });
 const worker = await runWorker({ config, services, model, logger });
+const health = config.WORKER_HEALTH_PORT ? await startHealthServer({ port: config.WORKER_HEALTH_PORT, logger }) : null;
 logger.info(
   { concurrency: config.WORKER_CONCURRENCY, model: model.version, pid: process.pid },
   "worker ready",
@@ -29,4 +31,5 @@ logger.info(
 createShutdown({ logger, timeoutMs: 30_000 })
   .add("stop consuming and finish in-flight jobs", () => worker.close())
   .add("close connections", () => services.close())
+  .add("stop the health endpoint", () => health?.close())
   .onSignals();

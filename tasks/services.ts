@@ -2,6 +2,7 @@ import amqplib from "amqplib";
 import { Redis } from "ioredis";
 import type { TaskConfig } from "./config.js";
 import { redactUrl, type Logger } from "./logger.js";
+import { createMemoryJobMetrics, createRedisJobMetrics, type JobMetrics } from "./metrics.js";
 import { createMemoryQueue } from "./queue/memory.js";
 import { createRabbitQueue } from "./queue/rabbitmq.js";
 import type { JobQueue } from "./queue/types.js";
@@ -13,6 +14,8 @@ import type { JobStore } from "./store/types.js";
 export interface Services {
   queue: JobQueue;
   store: JobStore;
+  /** Job counters and histograms shared by the deployment's processes (Redis, or memory). */
+  jobMetrics: JobMetrics;
   /** "rabbitmq+redis" or "memory". */
   kind: string;
   /** The Redis command connection, for web-side counters (rate limit); absent in memory mode. */
@@ -24,7 +27,7 @@ export interface Services {
 export function memoryServices(config: Pick<TaskConfig, "RESULT_TTL_SECONDS" | "JOB_MAX_ATTEMPTS">): Services {
   const queue = createMemoryQueue({ maxAttempts: config.JOB_MAX_ATTEMPTS });
   const store = createMemoryStore({ ttlSeconds: config.RESULT_TTL_SECONDS });
-  return { queue, store, kind: "memory", close: async () => Promise.all([queue.close(), store.close()]).then(() => {}) };
+  return { queue, store, jobMetrics: createMemoryJobMetrics(), kind: "memory", close: async () => Promise.all([queue.close(), store.close()]).then(() => {}) };
 }
 
 /** Makes a Redis client that reconnects by itself and logs its state changes. */
@@ -75,6 +78,7 @@ export async function connectServices(
   return {
     queue,
     store,
+    jobMetrics: createRedisJobMetrics({ client, prefix: config.IRIS_NAMESPACE }),
     kind: "rabbitmq+redis",
     redis: client,
     async close() {

@@ -1,5 +1,6 @@
 import type { TaskConfig } from "./config.js";
 import type { Logger } from "./logger.js";
+import { instrumentStore } from "./metrics-hooks.js";
 import type { Model } from "./model/load.js";
 import { createJobProcessor } from "./process-job.js";
 import { createReportFiles } from "./report/files.js";
@@ -19,10 +20,12 @@ export async function runWorker(deps: {
 }): Promise<{ close(): Promise<void> }> {
   const { config, services, model, logger } = deps;
   const files = createReportFiles(config.RESULTS_DIR);
-  const processJob = createJobProcessor({ store: services.store, model, files, render: renderReport, logger });
+  // Job metrics are recorded from the state changes the worker makes (see metrics-hooks.ts).
+  const store = instrumentStore(services.store, services.jobMetrics, { logger });
+  const processJob = createJobProcessor({ store, model, files, render: renderReport, logger });
   const worker = await startWorker({
     queue: services.queue,
-    store: services.store,
+    store,
     processJob,
     logger,
     concurrency: config.WORKER_CONCURRENCY,

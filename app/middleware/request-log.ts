@@ -1,7 +1,13 @@
 import type { Context, Next } from "koa";
 import type { Logger } from "../../tasks/logger.js";
 
-/** One log line per request: method, path, status, duration. Query strings are left out (they hold ids). */
+/** Probe and scrape endpoints, hit every few seconds by machines: logged at debug, not info. */
+const QUIET_PATHS = new Set(["/healthz", "/readyz", "/metrics"]);
+
+/**
+ * One log line per request: method, path, status, duration. Query strings are left out (they
+ * hold ids and, for the dashboard, possibly a token); so are headers.
+ */
 export function requestLog(opts: { logger: Logger }) {
   return async function logRequest(ctx: Context, next: Next) {
     const started = process.hrtime.bigint();
@@ -9,7 +15,8 @@ export function requestLog(opts: { logger: Logger }) {
       await next();
     } finally {
       const ms = Number(process.hrtime.bigint() - started) / 1e6;
-      opts.logger.info(
+      const level = QUIET_PATHS.has(ctx.path) && ctx.status < 400 ? "debug" : "info";
+      opts.logger[level](
         { method: ctx.method, path: ctx.path, status: ctx.status, ms: Math.round(ms * 100) / 100 },
         "request",
       );

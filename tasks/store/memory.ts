@@ -1,6 +1,6 @@
 import { EventEmitter } from "node:events";
 import { TERMINAL_STATES } from "../contract.js";
-import type { BatchResults, JobRecord, JobStore, JobUpdate } from "./types.js";
+import { RECENT_JOBS_KEPT, type BatchResults, type JobRecord, type JobStore, type JobUpdate } from "./types.js";
 
 /** In-memory JobStore for the embedded `npm start` and fast tests; same rules as redis.ts. */
 export function createMemoryStore(opts: { ttlSeconds: number; now?: () => Date }): JobStore {
@@ -19,6 +19,8 @@ export function createMemoryStore(opts: { ttlSeconds: number; now?: () => Date }
     }
     return entry;
   };
+  /** Ids in creation order, capped like the Redis index. */
+  const recentIds: string[] = [];
   const events = new EventEmitter().setMaxListeners(0);
 
   const live = (jobid: string) => {
@@ -34,6 +36,10 @@ export function createMemoryStore(opts: { ttlSeconds: number; now?: () => Date }
 
   return {
     async create(record) {
+      if (!jobs.has(record.jobid)) {
+        recentIds.push(record.jobid);
+        if (recentIds.length > RECENT_JOBS_KEPT) recentIds.shift();
+      }
       jobs.set(record.jobid, { record: copy(record), expiresAt: now().getTime() + ttlMs });
       tombstones.add(record.jobid);
     },
@@ -81,6 +87,16 @@ export function createMemoryStore(opts: { ttlSeconds: number; now?: () => Date }
       return async () => {
         events.off("change", listener);
       };
+    },
+    async recent(limit) {
+      // Newest inserted first, so jobs created in the same millisecond keep submission order.
+      const records = [...recentIds].reverse().flatMap((id) => {
+        const entry = live(id);
+        return entry ? [copy(entry.record)] : [];
+      });
+      // Newest first by creation time, as the Redis index orders them.
+      records.sort((a, b) => Date.parse(b.created_at) - Date.parse(a.created_at));
+      return records.slice(0, Math.max(0, limit));
     },
     async ping() {},
     async close() {

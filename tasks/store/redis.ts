@@ -2,7 +2,14 @@ import { createHash } from "node:crypto";
 import type { Redis } from "ioredis";
 import { StoreUnavailableError } from "../errors.js";
 import { decodeFlat, decodeHash, encodeFields } from "./codec.js";
-import type { BatchResults, JobRecord, JobStore, JobUpdate, UpdateOutcome } from "./types.js";
+import {
+  RECENT_JOBS_KEPT,
+  type BatchResults,
+  type JobRecord,
+  type JobStore,
+  type JobUpdate,
+  type UpdateOutcome,
+} from "./types.js";
 
 /**
  * One Lua call per update: apply unless final, keep progress monotonic, refresh the TTL,
@@ -65,6 +72,8 @@ export function createRedisStore(opts: RedisStoreOptions): JobStore {
   const batch = (id: string) => `${prefix}:batch:${id}`;
   // Hashed: a client's key can be any length and any bytes; the Redis key stays short and plain.
   const idem = (k: string) => `${prefix}:idem:${createHash("sha256").update(k).digest("hex")}`;
+  /** Sorted set of job ids scored by creation time, capped at RECENT_JOBS_KEPT. */
+  const recentKey = `${prefix}:recent`;
   client.defineCommand("irisUpdate", { numberOfKeys: 1, lua: UPDATE_SCRIPT });
   client.defineCommand("irisRelease", { numberOfKeys: 1, lua: RELEASE_SCRIPT });
   const runUpdate = (id: string, args: string[]) =>
@@ -83,6 +92,9 @@ export function createRedisStore(opts: RedisStoreOptions): JobStore {
         .hset(key(record.jobid), ...encodeFields(record))
         .expire(key(record.jobid), ttlSeconds)
         .set(tomb(record.jobid), "1", "EX", ttlSeconds * TOMBSTONE_FACTOR)
+        .zadd(recentKey, Date.parse(record.created_at) || now().getTime(), record.jobid)
+        .zremrangebyrank(recentKey, 0, -(RECENT_JOBS_KEPT + 1))
+        .expire(recentKey, ttlSeconds)
         .exec();
     },
     async get(jobid) {
@@ -127,6 +139,18 @@ export function createRedisStore(opts: RedisStoreOptions): JobStore {
         if (subscriber.listenerCount("message") === 0) await subscriber.unsubscribe(channel).catch(() => {});
       };
     },
+    async recent(limit) {
+      if (limit <= 0) return [];
+      const ids = await client.zrevrange(recentKey, 0, limit - 1);
+      if (ids.length === 0) return [];
+      const pipeline = client.pipeline();
+      for (const id of ids) pipeline.hgetall(key(id));
+      const replies = (await pipeline.exec()) ?? [];
+      return replies.flatMap(([err, hash]) => {
+        const record = err ? null : decodeHash(hash as Record<string, string>);
+        return record ? [record] : []; // expired jobs drop out
+      });
+    },
     async ping() {
       await client.ping();
     },
@@ -155,19 +179,13 @@ function guardConnectionErrors(store: JobStore): JobStore {
         throw err;
       }
     };
-  return {
-    create: guard(store.create),
-    get: guard(store.get),
-    wasExpired: guard(store.wasExpired),
-    update: guard(store.update),
-    subscribe: store.subscribe,
-    ping: guard(store.ping),
-    saveBatchResults: guard(store.saveBatchResults),
-    getBatchResults: guard(store.getBatchResults),
-    claimIdempotencyKey: guard(store.claimIdempotencyKey),
-    releaseIdempotencyKey: guard(store.releaseIdempotencyKey),
-    close: store.close,
-  };
+  // Every method but subscribe/close (which manage connections themselves) is guarded.
+  const guarded = { ...store };
+  for (const name of Object.keys(store) as Array<keyof JobStore>) {
+    if (name === "subscribe" || name === "close") continue;
+    (guarded as Record<string, unknown>)[name] = guard(store[name] as (...args: unknown[]) => Promise<unknown>);
+  }
+  return guarded;
 }
 
 export type { JobRecord };

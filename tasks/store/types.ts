@@ -41,6 +41,9 @@ export interface UpdateOutcome {
   applied: boolean;
 }
 
+/** How many job ids the recent-jobs index keeps. */
+export const RECENT_JOBS_KEPT = 1000;
+
 /** Job state with TTL and change notifications. Implementations: redis.ts, memory.ts. */
 export interface JobStore {
   /** Stores a new job; its retention starts now. */
@@ -68,6 +71,11 @@ export interface JobStore {
   releaseIdempotencyKey(key: string, value: string): Promise<void>;
   /** Calls `listener` with the record after every applied update, from any process. */
   subscribe(listener: (record: JobRecord) => void): Promise<() => Promise<void>>;
+  /**
+   * The most recently created jobs that still exist, newest first, at most `limit` (for the
+   * operator's dashboard; the index keeps the last RECENT_JOBS_KEPT).
+   */
+  recent(limit: number): Promise<JobRecord[]>;
   /** Resolves when the store answers. */
   ping(): Promise<void>;
   close(): Promise<void>;

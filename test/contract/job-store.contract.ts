@@ -164,12 +164,34 @@ export function describeJobStore(name: string, make: (ttlSeconds: number) => Pro
       }
     });
 
+    it("lists the most recent jobs newest first, with their current state, up to the limit", async () => {
+      const base = Date.now() + 60_000; // newer than every other record in this store
+      const recs = [0, 1, 2].map((i) => newRecord({ created_at: new Date(base + i * 1000).toISOString() }));
+      for (const rec of recs) await store.create(rec);
+      await store.update(recs[1]!.jobid, { state: "PROGRESS", stage: "rendering", progress: 0.6 });
+      const two = await store.recent(2);
+      assert.deepEqual(
+        two.map((r) => r.jobid),
+        [recs[2]!.jobid, recs[1]!.jobid],
+      );
+      assert.equal(two[1]!.state, "PROGRESS", "records come back as they are now");
+      assert.equal(two[1]!.progress, 0.6);
+      assert.deepEqual(two[0]!.input, recs[2]!.input, "typed fields decoded");
+      const three = await store.recent(3);
+      assert.deepEqual(
+        three.map((r) => r.jobid),
+        recs.map((r) => r.jobid).reverse(),
+      );
+      assert.deepEqual(await store.recent(0), []);
+    });
+
     it("forgets a job after its TTL and then reports it as expired", async () => {
       const short = await make(1);
       try {
         const rec = newRecord();
         await short.create(rec);
         assert.ok(await short.get(rec.jobid));
+        assert.deepEqual((await short.recent(10)).map((r) => r.jobid), [rec.jobid]);
         await short.saveBatchResults(rec.jobid, { classes: ["setosa"], rows: [[1, 1, 1, 1, 0, 1]] });
         await short.claimIdempotencyKey(`k-${rec.jobid}`, rec.jobid);
         await waitFor(async () => (await short.get(rec.jobid)) === null, { timeoutMs: 5000, what: "expiry" });
@@ -179,6 +201,7 @@ export function describeJobStore(name: string, make: (ttlSeconds: number) => Pro
           timeoutMs: 5000,
           what: "key expiry",
         });
+        assert.deepEqual(await short.recent(10), [], "an expired job drops out of the recent list");
       } finally {
         await short.close();
       }

@@ -4,6 +4,7 @@ import { join } from "node:path";
 import type { RateLimiterAbstract } from "rate-limiter-flexible";
 import { loadAppConfig } from "../../app/config.js";
 import { createApp } from "../../app/create-app.js";
+import { createAppMetrics } from "../../app/metrics.js";
 import { loadModel, type Model } from "../../tasks/model/load.js";
 import { createReportFiles } from "../../tasks/report/files.js";
 import { memoryServices } from "../../tasks/services.js";
@@ -24,7 +25,8 @@ export async function memoryApp(
   const config = loadAppConfig({ RESULTS_DIR: mkdtempSync(join(tmpdir(), "iris-test-")), ...env });
   const services = memoryServices(config);
   const files = createReportFiles(config.RESULTS_DIR);
-  const deps = { config, queue: services.queue, store: services.store, model: testModel(), files, logger: silentLogger };
+  const metrics = createAppMetrics({ queue: services.queue, jobs: services.jobMetrics, logger: silentLogger });
+  const deps = { config, queue: services.queue, store: services.store, model: testModel(), files, logger: silentLogger, metrics };
   const app = createApp({ ...deps, limiter: opts.limiter });
   const worker = opts.worker ? await runWorker({ config, services, model: testModel(), logger: silentLogger }) : null;
   return {

@@ -29,10 +29,10 @@ export interface ServiceProcess {
 export async function startProcess(
   entry: string,
   env: Record<string, string>,
-  opts: { readyMsg: string; timeoutMs?: number },
+  opts: { readyMsg: string; timeoutMs?: number; cwd?: string },
 ): Promise<ServiceProcess> {
   const child = spawn(process.execPath, ["--import", "tsx", entry], {
-    cwd: ROOT,
+    cwd: opts.cwd ?? ROOT,
     env: { ...process.env, LOG_LEVEL: "info", ...env },
     stdio: ["ignore", "pipe", "pipe"],
   });

@@ -1,0 +1,47 @@
+# syntax=docker/dockerfile:1
+# One image for both processes of the Iris Report Service; the command picks which:
+#   web (default)  node --import tsx app/main.ts    = `npm run web`
+#   worker         node --import tsx tasks/main.ts  = `npm run worker`   (docker-compose.yml sets it)
+# The entries run through tsx's loader, exactly as CI runs them (no separate compiled copy that
+# tests never see); tsx is therefore a production dependency. The build stage type-checks with
+# the same `npm run typecheck` CI runs, so an image is only built from code that passes it.
+ARG NODE_VERSION=22
+
+# ---- build: every dependency, sources, strict type check -----------------------------------
+FROM node:${NODE_VERSION}-bookworm-slim AS build
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --no-audit --no-fund
+COPY tsconfig.json ./
+COPY app ./app
+COPY tasks ./tasks
+COPY templates ./templates
+COPY scripts ./scripts
+COPY test ./test
+RUN npm run typecheck
+
+# ---- runtime: production dependencies only, sources that passed the check, non-root --------
+FROM node:${NODE_VERSION}-bookworm-slim AS runtime
+ENV NODE_ENV=production \
+    PORT=8080 \
+    HOST=0.0.0.0 \
+    RESULTS_DIR=/app/results_data
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
+COPY --from=build /app/app ./app
+COPY --from=build /app/tasks ./tasks
+COPY --from=build /app/templates ./templates
+COPY --from=build /app/scripts/run_web.sh /app/scripts/run_worker.sh ./scripts/
+# The results directory belongs to the unprivileged user; a named volume mounted here on first
+# use takes this ownership, so web and workers can share it.
+RUN mkdir -p /app/results_data && chown node:node /app/results_data
+USER node
+EXPOSE 8080
+# Liveness through /healthz with node itself (slim images have no curl). The web answers on
+# PORT; a worker container sets WORKER_HEALTH_PORT and answers there.
+HEALTHCHECK --interval=15s --timeout=5s --start-period=30s --retries=3 \
+  CMD ["node", "-e", "fetch('http://127.0.0.1:' + (process.env.WORKER_HEALTH_PORT || process.env.PORT || 8080) + '/healthz').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
+# node itself is the process (not npm, not a shell), so `docker stop`'s SIGTERM reaches the
+# service's graceful shutdown.
+CMD ["node", "--import", "tsx", "app/main.ts"]

@@ -1,0 +1,145 @@
+// JobMetrics on both implementations, and the store decorator that feeds it from state changes.
+import assert from "node:assert/strict";
+import { after, describe, it } from "node:test";
+import { instrumentStore } from "../../tasks/metrics-hooks.js";
+import {
+  createMemoryJobMetrics,
+  createRedisJobMetrics,
+  DURATION_BUCKETS,
+  type JobMetrics,
+} from "../../tasks/metrics.js";
+import { createMemoryStore } from "../../tasks/store/memory.js";
+import { testRedis, uniqueName } from "../helpers/services.js";
+import { silentLogger } from "../helpers/silent-logger.js";
+import { waitFor } from "../helpers/wait-for.js";
+import { newRecord } from "./job-store.contract.js";
+
+function describeJobMetrics(name: string, make: (now: () => number) => JobMetrics, cleanup?: () => Promise<void>) {
+  describe(`JobMetrics contract: ${name}`, () => {
+    if (cleanup) after(cleanup);
+
+    it("counts, buckets and sums what is recorded", async () => {
+      let clock = 1_700_000_000_000;
+      const m = make(() => clock);
+      await m.submitted();
+      await m.submitted();
+      await m.submitted();
+      await m.finished("succeeded", 0.02);
+      await m.finished("succeeded", 3);
+      await m.finished("failed");
+      await m.queueWait(0.3);
+      const s = await m.snapshot();
+      assert.equal(s.submitted, 3);
+      assert.equal(s.succeeded, 2);
+      assert.equal(s.failed, 1);
+      assert.equal(s.duration.count, 2, "a failure without a start time is counted but not timed");
+      assert.ok(Math.abs(s.duration.sum - 3.02) < 1e-9);
+      assert.deepEqual(s.duration.bounds, DURATION_BUCKETS);
+      const at = (le: number) => s.duration.cumulative[DURATION_BUCKETS.indexOf(le)];
+      assert.equal(at(0.01), 0);
+      assert.equal(at(0.025), 1);
+      assert.equal(at(2.5), 1);
+      assert.equal(at(5), 2);
+      assert.equal(s.queueWait.count, 1);
+      assert.equal(s.finishedLastMinute, 3);
+      clock += 30_000;
+      assert.equal((await m.snapshot()).finishedLastMinute, 3, "still within the minute");
+      clock += 35_000;
+      assert.equal((await m.snapshot()).finishedLastMinute, 0, "older than a minute drops out");
+      assert.equal((await m.snapshot()).succeeded, 2, "totals stay");
+    });
+
+    it("puts values past the last bound only into +Inf (the count)", async () => {
+      const m = make(Date.now);
+      await m.finished("succeeded", 10_000);
+      const s = await m.snapshot();
+      assert.equal(s.duration.cumulative.at(-1), 0);
+      assert.equal(s.duration.count, 1);
+    });
+  });
+}
+
+describeJobMetrics("memory", (now) => createMemoryJobMetrics({ now }));
+
+const redis = testRedis();
+const prefixes: string[] = [];
+describeJobMetrics(
+  "redis",
+  (now) => {
+    const prefix = uniqueName("metrics");
+    prefixes.push(prefix);
+    return createRedisJobMetrics({ client: redis, prefix, now });
+  },
+  async () => {
+    for (const p of prefixes) {
+      const keys = await redis.keys(`${p}:*`);
+      if (keys.length) await redis.del(...keys);
+    }
+    await redis.quit();
+  },
+);
+
+describe("instrumentStore: job metrics from the state changes a worker makes", () => {
+  it("observes queue wait on the first start, and success once with the attempt's duration", async () => {
+    let clock = Date.parse("2026-01-01T00:00:10.000Z");
+    const metrics = createMemoryJobMetrics();
+    const store = instrumentStore(createMemoryStore({ ttlSeconds: 60 }), metrics, {
+      logger: silentLogger,
+      now: () => clock,
+    });
+    const rec = newRecord({ created_at: "2026-01-01T00:00:08.000Z" });
+    await store.create(rec);
+    await store.update(rec.jobid, { state: "PROGRESS", stage: "validating", progress: 0.1, attempts: 1 });
+    clock += 250;
+    await store.update(rec.jobid, { state: "PROGRESS", stage: "rendering", progress: 0.6 });
+    await store.update(rec.jobid, { state: "SUCCESS", stage: "done", progress: 1, result: "setosa" });
+    // A late writer (a raced redelivery) is refused by the store and must not count again.
+    await store.update(rec.jobid, { state: "FAILURE", stage: "failed", progress: 1, error: "late" });
+    await store.update(rec.jobid, { state: "SUCCESS", stage: "done", progress: 1 });
+    const s = await waitFor(async () => {
+      const snap = await metrics.snapshot();
+      return snap.succeeded === 1 && snap.queueWait.count === 1 ? snap : null;
+    });
+    assert.equal(s.failed, 0);
+    assert.equal(s.queueWait.sum, 2, "submission at :08, first start at :10");
+    assert.equal(s.duration.count, 1);
+    assert.equal(s.duration.sum, 0.25);
+    assert.ok(await store.get(rec.jobid), "reads pass through");
+    assert.deepEqual(
+      (await store.recent(1)).map((r) => r.jobid),
+      [rec.jobid],
+    );
+  });
+
+  it("does not observe queue wait again on a retry, and counts a final failure", async () => {
+    const metrics = createMemoryJobMetrics();
+    const store = instrumentStore(createMemoryStore({ ttlSeconds: 60 }), metrics, { logger: silentLogger });
+    const rec = newRecord();
+    await store.create(rec);
+    await store.update(rec.jobid, { state: "PROGRESS", stage: "validating", progress: 0.1, attempts: 1 });
+    await store.update(rec.jobid, { state: "PROGRESS", stage: "validating", progress: 0.1, attempts: 2 });
+    await store.update(rec.jobid, { state: "FAILURE", stage: "failed", progress: 1, error: "boom" });
+    const s = await waitFor(async () => {
+      const snap = await metrics.snapshot();
+      return snap.failed === 1 ? snap : null;
+    });
+    assert.equal(s.queueWait.count, 1);
+    assert.equal(s.succeeded, 0);
+    assert.equal(s.duration.count, 1);
+  });
+
+  it("a metrics store that fails never fails the job", async () => {
+    const broken: JobMetrics = {
+      submitted: () => Promise.reject(new Error("down")),
+      finished: () => Promise.reject(new Error("down")),
+      queueWait: () => Promise.reject(new Error("down")),
+      snapshot: () => Promise.reject(new Error("down")),
+    };
+    const store = instrumentStore(createMemoryStore({ ttlSeconds: 60 }), broken, { logger: silentLogger });
+    const rec = newRecord();
+    await store.create(rec);
+    await store.update(rec.jobid, { state: "PROGRESS", stage: "validating", progress: 0.1, attempts: 1 });
+    const done = await store.update(rec.jobid, { state: "SUCCESS", stage: "done", progress: 1 });
+    assert.equal(done!.applied, true);
+  });
+});

@@ -1,0 +1,60 @@
+import { createServer, connect, type Server, type Socket } from "node:net";
+
+/**
+ * A loopback TCP proxy to a real service, so a test can take "the network to RabbitMQ/Redis"
+ * away from one process (cut) and give it back (restore) without stopping the shared service.
+ */
+export interface TcpProxy {
+  port: number;
+  /** Stops listening and drops every open connection. */
+  cut(): Promise<void>;
+  /** Listens again on the same port. */
+  restore(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** Starts a proxy from a free loopback port to `target` (a URL's host and port). */
+export async function startTcpProxy(target: { host: string; port: number }): Promise<TcpProxy> {
+  const sockets = new Set<Socket>();
+  let server: Server | null = null;
+  let port = 0;
+
+  const listen = async () => {
+    const s = createServer((client) => {
+      const upstream = connect(target.port, target.host);
+      for (const sock of [client, upstream]) {
+        sockets.add(sock);
+        sock.on("close", () => sockets.delete(sock));
+        sock.on("error", () => {
+          client.destroy();
+          upstream.destroy();
+        });
+      }
+      client.pipe(upstream);
+      upstream.pipe(client);
+    });
+    await new Promise<void>((resolve, reject) => {
+      s.once("error", reject);
+      s.listen(port, "127.0.0.1", () => resolve());
+    });
+    port = (s.address() as { port: number }).port;
+    server = s;
+  };
+
+  const cut = async () => {
+    const s = server;
+    server = null;
+    for (const sock of sockets) sock.destroy();
+    if (s) await new Promise((r) => s.close(r));
+  };
+
+  await listen();
+  return {
+    get port() {
+      return port;
+    },
+    cut,
+    restore: listen,
+    close: cut,
+  };
+}

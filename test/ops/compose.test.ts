@@ -1,0 +1,194 @@
+// Docker cannot run on these machines: the compose file and the Dockerfile are checked as an
+// operator would read them, and the compose file by docker-compose itself (`config` needs no engine).
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { describe, it } from "node:test";
+import { parse } from "yaml";
+
+const ROOT = fileURLToPath(new URL("../..", import.meta.url));
+const read = (f: string) => readFileSync(join(ROOT, f), "utf8");
+const scripts = (JSON.parse(read("package.json")) as { scripts: Record<string, string> }).scripts;
+
+interface Service {
+  image?: string;
+  build?: unknown;
+  command?: string[];
+  container_name?: string;
+  ports?: string[];
+  environment?: Record<string, string>;
+  volumes?: string[];
+  depends_on?: Record<string, { condition: string }>;
+  healthcheck?: { test: string[] };
+  restart?: string;
+}
+const compose = parse(read("docker-compose.yml"), { merge: true }) as {
+  services: Record<string, Service>;
+  volumes: Record<string, unknown>;
+};
+const { rabbitmq, redis, web, worker } = compose.services as Record<string, Service>;
+
+describe("docker-compose.yml", () => {
+  it("has rabbitmq, redis, web and worker", () => {
+    assert.deepEqual(Object.keys(compose.services).sort(), ["rabbitmq", "redis", "web", "worker"]);
+  });
+
+  it("rabbitmq: credentials from the environment (never guest), a health check, a data volume", () => {
+    const env = rabbitmq!.environment!;
+    assert.match(env.RABBITMQ_DEFAULT_USER!, /^\$\{RABBITMQ_USER/);
+    assert.match(env.RABBITMQ_DEFAULT_PASS!, /^\$\{RABBITMQ_PASSWORD:\?/, "the password is required, no default");
+    assert.ok(!JSON.stringify(rabbitmq).includes("guest"));
+    assert.equal(rabbitmq!.healthcheck!.test[1], "rabbitmq-diagnostics");
+    assert.ok(rabbitmq!.volumes!.some((v) => v.endsWith(":/var/lib/rabbitmq")));
+    assert.equal(rabbitmq!.restart, "unless-stopped");
+  });
+
+  it("redis: append-only persistence on a volume, a health check", () => {
+    assert.deepEqual(redis!.command, ["redis-server", "--appendonly", "yes"]);
+    assert.ok(redis!.volumes!.some((v) => /^redis-data:\/data$/.test(v)));
+    assert.ok("redis-data" in compose.volumes);
+    assert.match(redis!.healthcheck!.test.join(" "), /redis-cli ping/);
+    assert.equal(redis!.restart, "unless-stopped");
+  });
+
+  it("web: port 8080, started only once rabbitmq and redis are healthy", () => {
+    assert.deepEqual(web!.ports, ["${WEB_PORT:-8080}:8080"]);
+    assert.deepEqual(web!.depends_on, {
+      rabbitmq: { condition: "service_healthy" },
+      redis: { condition: "service_healthy" },
+    });
+    assert.equal(web!.environment!.PORT, "8080");
+    assert.equal(web!.restart, "unless-stopped");
+  });
+
+  it("worker: scalable (no container_name, no host ports), same dependencies, same image", () => {
+    assert.equal(worker!.container_name, undefined);
+    assert.equal(worker!.ports, undefined);
+    assert.equal(web!.container_name, undefined);
+    assert.deepEqual(worker!.depends_on, web!.depends_on);
+    assert.equal(worker!.image, web!.image);
+    assert.deepEqual(worker!.build, web!.build);
+    assert.equal(worker!.restart, "unless-stopped");
+    assert.ok(worker!.environment!.WORKER_HEALTH_PORT, "the image's HEALTHCHECK has a port to probe");
+  });
+
+  it("web and workers share one results volume, mounted where RESULTS_DIR points", () => {
+    for (const s of [web!, worker!]) {
+      const mount = s.volumes!.find((v) => v.startsWith("results:"));
+      assert.ok(mount, "results volume mounted");
+      assert.equal(mount.split(":")[1], s.environment!.RESULTS_DIR);
+    }
+    assert.ok("results" in compose.volumes);
+  });
+
+  it("both reach the broker and Redis by service name, with the broker's credentials from the environment", () => {
+    for (const s of [web!, worker!]) {
+      assert.match(
+        s.environment!.RABBITMQ_URL!,
+        /^amqp:\/\/\$\{RABBITMQ_USER:-iris\}:\$\{RABBITMQ_PASSWORD:\?.*\}@rabbitmq:5672$/,
+      );
+      assert.equal(s.environment!.REDIS_URL, "redis://redis:6379");
+    }
+  });
+
+  it("the commands are the npm scripts CI runs", () => {
+    assert.equal(web!.command!.join(" "), scripts.web);
+    assert.equal(worker!.command!.join(" "), scripts.worker);
+  });
+
+  it(".env.example sets every variable the compose file requires", () => {
+    const example = read(".env.example");
+    const required = [...read("docker-compose.yml").matchAll(/\$\{([A-Z_]+):\?/g)].map((m) => m[1]);
+    assert.ok(required.length > 0);
+    for (const name of new Set(required)) assert.match(example, new RegExp(`^${name}=.+`, "m"), name);
+  });
+});
+
+describe("docker-compose config (Debian's docker-compose, no engine needed)", () => {
+  const envFile = join(mkdtempSync(join(tmpdir(), "iris-compose-")), "empty.env");
+  writeFileSync(envFile, "");
+  // An empty --env-file, so a developer's own .env cannot change the result.
+  const config = (env: Record<string, string>, ...args: string[]) =>
+    spawnSync("docker-compose", ["--env-file", envFile, "config", ...args], {
+      cwd: ROOT,
+      env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "/tmp", ...env },
+      encoding: "utf8",
+    });
+
+  it("accepts the file (config -q) when RABBITMQ_PASSWORD is set", () => {
+    const res = config({ RABBITMQ_PASSWORD: "pw-for-test" }, "-q");
+    assert.equal(res.error, undefined, "docker-compose is installed (scripts/test-services.sh installs it)");
+    assert.equal(res.status, 0, res.stderr);
+  });
+
+  it("refuses to run without RABBITMQ_PASSWORD, saying which variable", () => {
+    const res = config({}, "-q");
+    assert.notEqual(res.status, 0);
+    assert.match(res.stderr, /RABBITMQ_PASSWORD/);
+  });
+
+  it("resolves the broker URL from the environment for web and worker", () => {
+    const res = config({ RABBITMQ_PASSWORD: "pw-for-test", RABBITMQ_USER: "ops" });
+    assert.equal(res.status, 0, res.stderr);
+    const resolved = parse(res.stdout) as { services: Record<string, Service> };
+    for (const name of ["web", "worker"]) {
+      assert.equal(resolved.services[name]!.environment!.RABBITMQ_URL, "amqp://ops:pw-for-test@rabbitmq:5672");
+    }
+    assert.equal(resolved.services.rabbitmq!.environment!.RABBITMQ_DEFAULT_USER, "ops");
+  });
+});
+
+describe("Dockerfile", () => {
+  const dockerfile = read("Dockerfile");
+  const lines = dockerfile.split("\n").filter((l) => l.trim() && !l.trim().startsWith("#"));
+  const stages = dockerfile.split(/^FROM /m).slice(1);
+  const runtime = stages.at(-1)!;
+
+  it("is multi-stage: dependencies + type check, then a slim runtime with production dependencies only", () => {
+    assert.ok(stages.length >= 2);
+    assert.match(stages[0]!, /RUN npm ci/);
+    assert.match(stages[0]!, /RUN npm run typecheck/);
+    assert.match(runtime, /-slim AS runtime/);
+    assert.match(runtime, /RUN npm ci --omit=dev/);
+    assert.doesNotMatch(runtime, /COPY \. /, "the runtime copies only what it runs");
+  });
+
+  it("runs as a non-root user", () => {
+    const user = runtime.match(/^USER (\S+)/m)?.[1];
+    assert.ok(user && user !== "root" && user !== "0", `USER ${user}`);
+    const lastUser = lines.filter((l) => l.startsWith("USER ")).at(-1);
+    assert.equal(lastUser, `USER ${user}`);
+  });
+
+  it("has a HEALTHCHECK against /healthz made with node (no curl in slim images)", () => {
+    const hc = dockerfile.match(/^HEALTHCHECK[\s\S]*?CMD (\[.*\])$/m);
+    assert.ok(hc, "HEALTHCHECK … CMD [...]");
+    const cmd = JSON.parse(hc[1]!) as string[];
+    assert.equal(cmd[0], "node");
+    assert.match(cmd.join(" "), /\/healthz/);
+    assert.match(cmd.join(" "), /WORKER_HEALTH_PORT/, "the same check works in a worker container");
+  });
+
+  it("its command is `npm run web`'s, and the run scripts are the npm scripts", () => {
+    const cmd = JSON.parse(dockerfile.match(/^CMD (\[.*\])$/m)![1]!) as string[];
+    assert.equal(cmd.join(" "), scripts.web);
+    assert.match(read("scripts/run_web.sh"), new RegExp(`^exec ${scripts.web}$`, "m"));
+    assert.match(read("scripts/run_worker.sh"), new RegExp(`^exec ${scripts.worker}$`, "m"));
+  });
+
+  it("ships a runtime loader CI also uses: tsx is a production dependency", () => {
+    const pkg = JSON.parse(read("package.json")) as { dependencies: Record<string, string> };
+    assert.ok(pkg.dependencies.tsx, "tsx in dependencies (npm ci --omit=dev keeps it)");
+    assert.match(scripts.web!, /^node --import tsx /);
+  });
+
+  it(".dockerignore keeps secrets, dependencies and local state out of the build context", () => {
+    const ignore = read(".dockerignore").split("\n");
+    for (const entry of [".git", "node_modules", ".env", "results_data", ".test-services", ".dev-stack"]) {
+      assert.ok(ignore.includes(entry), entry);
+    }
+  });
+});
