@@ -1,8 +1,10 @@
+import { readdirSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import Koa from "koa";
 import { koaBody } from "koa-body";
 import serve from "koa-static";
 import nunjucks from "nunjucks";
+import type { Measurements } from "../tasks/contract.js";
 import type { Logger } from "../tasks/logger.js";
 import { countSubmissions } from "../tasks/metrics-hooks.js";
 import { createMemoryJobMetrics } from "../tasks/metrics.js";
@@ -25,7 +27,7 @@ import { jobRoutes } from "./routes/jobs.js";
 import { opsRoutes } from "./routes/ops.js";
 import { pageRoutes } from "./routes/pages.js";
 import { predictApiRoutes } from "./routes/predict-api.js";
-import { createJobSubmitter, createSubmitter } from "./submit-job.js";
+import { createSubmitter } from "./submit-job.js";
 
 const TEMPLATES = fileURLToPath(new URL("../templates", import.meta.url));
 const STATIC = fileURLToPath(new URL("./static", import.meta.url));
@@ -57,11 +59,9 @@ export function createApp(deps: AppDeps): Koa {
   const views = new nunjucks.Environment(new nunjucks.FileSystemLoader(TEMPLATES, { noCache: false }), {
     autoescape: true,
   });
-  const submitJob = createJobSubmitter({
-    queue: deps.queue,
-    store: deps.store,
-    maxQueueDepth: deps.config.MAX_QUEUE_DEPTH,
-  });
+  // One submitter (one admission-control view of the queue) for the form and the API.
+  const submit = createSubmitter({ queue: deps.queue, store: deps.store, maxQueueDepth: deps.config.MAX_QUEUE_DEPTH });
+  const submitJob = async (input: Measurements) => (await submit({ input })).jobid;
 
   app.use(async (ctx, next) => {
     ctx.state.render = (name: string, context: object) => views.render(name, context);
@@ -72,9 +72,10 @@ export function createApp(deps: AppDeps): Koa {
   app.use(securityHeaders());
   app.use(errorHandler({ logger: deps.logger }));
   const assets = serve(STATIC, { maxage: 3600_000, defer: false, index: false });
-  // Our files have plain names: a path with escapes or ".." is left to the routers (400/404), not
-  // answered 403 by koa-send's traversal guard.
-  app.use((ctx, next) => (/^[\w\-./]+$/.test(ctx.path) && !ctx.path.includes("..") ? assets(ctx, next) : next()));
+  // Only our own files go to koa-static: every other path (API calls, /result, traversal attempts)
+  // reaches the routers without a filesystem look-up, and never koa-send's 403.
+  const staticFiles = new Set(readdirSync(STATIC, { recursive: true, encoding: "utf8" }).map((f) => `/${f}`));
+  app.use((ctx, next) => (staticFiles.has(ctx.path) ? assets(ctx, next) : next()));
   app.use(swaggerAssets());
   app.use(requireApiToken(deps.config.API_TOKENS));
   if (deps.config.RATE_LIMIT_PER_MINUTE > 0) {
@@ -94,12 +95,12 @@ export function createApp(deps: AppDeps): Koa {
       formidable: { maxFileSize: 5 * 1024 * 1024, maxFields: 50, allowEmptyFiles: true, minFileSize: 0 },
     }),
   );
-  const pages = pageRoutes({ store: deps.store, submitJob: submitJob as never });
+  const pages = pageRoutes({ store: deps.store, submitJob });
   const jobs = jobRoutes({ store: deps.store, files: deps.files });
   const api = predictApiRoutes({
     store: deps.store,
     model: deps.model,
-    submit: createSubmitter({ queue: deps.queue, store: deps.store, maxQueueDepth: deps.config.MAX_QUEUE_DEPTH }),
+    submit,
     maxBatchRows: deps.config.MAX_BATCH_ROWS,
   });
   const docs = apiDocsRoutes({ model: deps.model, maxBatchRows: deps.config.MAX_BATCH_ROWS });

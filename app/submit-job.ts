@@ -33,6 +33,7 @@ export interface Submission {
  */
 export function createSubmitter(deps: SubmitDeps) {
   const now = deps.now ?? (() => new Date());
+  const depth = queueDepthEstimate(deps.queue);
   return async function submit(payload: JobPayload, opts: { idempotencyKey?: string } = {}): Promise<Submission> {
     const jobid = randomUUID();
     let claim: string | undefined;
@@ -60,10 +61,7 @@ export function createSubmitter(deps: SubmitDeps) {
 
   /** Creates the job's state and publishes it; resolves once the broker has it. */
   async function enqueue(jobid: string, payload: JobPayload): Promise<void> {
-    if (deps.maxQueueDepth > 0) {
-      const { messages } = await deps.queue.stats();
-      if (messages >= deps.maxQueueDepth) throw new QueueFullError(5);
-    }
+    if (deps.maxQueueDepth > 0 && (await depth.estimate()) >= deps.maxQueueDepth) throw new QueueFullError(5);
     const at = now().toISOString();
     await deps.store.create({
       jobid,
@@ -77,6 +75,7 @@ export function createSubmitter(deps: SubmitDeps) {
     });
     try {
       await deps.queue.publish({ jobid, ...payload, submitted_at: at });
+      depth.published();
     } catch (err) {
       const outcome = await deps.store
         .update(jobid, { state: "FAILURE", stage: "failed", progress: 1, error: "The job could not be queued." })
@@ -93,6 +92,40 @@ export function createSubmitter(deps: SubmitDeps) {
 export function createJobSubmitter(deps: SubmitDeps): (input: Measurements) => Promise<string> {
   const submit = createSubmitter(deps);
   return async (input) => (await submit({ input })).jobid;
+}
+
+/** How long a broker-reported queue depth is trusted before asking again. */
+const DEPTH_MAX_AGE_MS = 250;
+
+/**
+ * The queue depth for admission control without a broker round trip per submission: the last
+ * depth the broker reported (at most DEPTH_MAX_AGE_MS old) plus what this process published
+ * since. Consumers draining meanwhile only make it cautious, never lax, for this process.
+ */
+function queueDepthEstimate(queue: JobQueue) {
+  let known = 0;
+  let since = 0;
+  let at = -Infinity;
+  let asking: Promise<void> | null = null;
+  return {
+    async estimate(): Promise<number> {
+      if (performance.now() - at > DEPTH_MAX_AGE_MS) {
+        asking ??= queue
+          .stats()
+          .then(({ messages }) => {
+            known = messages;
+            since = 0;
+            at = performance.now();
+          })
+          .finally(() => (asking = null));
+        await asking;
+      }
+      return known + since;
+    },
+    published() {
+      since++;
+    },
+  };
 }
 
 /** What makes two submissions "the same request" for an idempotency key. */

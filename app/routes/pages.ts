@@ -1,5 +1,5 @@
 import Router from "@koa/router";
-import { FEATURES, FEATURE_LABELS, MEASUREMENT_MAX, STAGES, STAGE_LABELS, type Stage } from "../../tasks/contract.js";
+import { FEATURES, FEATURE_LABELS, MEASUREMENT_MAX, STAGES, STAGE_LABELS, type Measurements, type Stage } from "../../tasks/contract.js";
 import { ValidationError } from "../../tasks/errors.js";
 import type { JobStore } from "../../tasks/store/types.js";
 import { loadJob, progressBody } from "../job-view.js";
@@ -33,7 +33,7 @@ function formatCm(value: number): string {
 }
 
 /** The browser pages: the form, its submission, and the progress page. */
-export function pageRoutes(deps: { store: JobStore; submitJob: (input: never) => Promise<string> }): Router {
+export function pageRoutes(deps: { store: JobStore; submitJob: (input: Measurements) => Promise<string> }): Router {
   const router = new Router();
   const formContext = (values: Record<string, unknown>, errors: Record<string, string>, summary?: string) => ({
     fields,
@@ -65,7 +65,7 @@ export function pageRoutes(deps: { store: JobStore; submitJob: (input: never) =>
       ctx.body = ctx.state.render("form.njk", formContext(values, errors, err.message));
       return;
     }
-    const jobid = await deps.submitJob(input as never);
+    const jobid = await deps.submitJob(input);
     ctx.status = 303;
     ctx.redirect(`/jobs/${jobid}`);
   });

@@ -41,7 +41,9 @@ function memoryOf(pid: number) {
 async function start(entry: string, env: Record<string, string>, logDir: string, ready: string): Promise<BenchProcess> {
   const log = join(logDir, `${entry.replace(/\W+/g, "-")}-${Date.now()}-${Math.random().toString(36).slice(2, 6)}.log`);
   const fd = openSync(log, "w");
-  const child = spawn(process.execPath, ["--import", "tsx", entry], {
+  // BENCH_NODE_ARGS, e.g. "--cpu-prof --cpu-prof-dir=bench-results/prof", profiles the services.
+  const nodeArgs = (process.env.BENCH_NODE_ARGS ?? "").split(" ").filter(Boolean);
+  const child = spawn(process.execPath, [...nodeArgs, "--import", "tsx", entry], {
     env: { ...process.env, ...env },
     stdio: ["ignore", fd, fd],
   });

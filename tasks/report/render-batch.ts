@@ -1,4 +1,5 @@
-import PDFDocument from "pdfkit";
+import type PDFDocument from "pdfkit";
+import { createDocument } from "./document.js";
 import { FEATURES, FEATURE_LABELS, type Measurements } from "../contract.js";
 import { drawLabel, drawProbabilityBars, drawScatter, fillRect, formatPercent, speciesColour, type Box } from "./charts.js";
 import { formatCm, formatDate } from "./render.js";
@@ -69,7 +70,7 @@ export function countBySpecies(rows: readonly BatchRow[], classes: string[]): Re
  */
 export function renderBatchReport(data: BatchReportData): Promise<Buffer> {
   return new Promise((resolve, reject) => {
-    const doc = new PDFDocument({
+    const doc = createDocument({
       size: "A4",
       margin: 0,
       autoFirstPage: true,

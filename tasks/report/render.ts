@@ -1,4 +1,5 @@
-import PDFDocument from "pdfkit";
+import type PDFDocument from "pdfkit";
+import { createDocument } from "./document.js";
 import { FEATURES, FEATURE_LABELS } from "../contract.js";
 import {
   drawLabel,
@@ -42,7 +43,7 @@ const AUTHOR = "Iris Report Service";
 /** Renders the one-page PDF report for a classified sample and resolves with its bytes. */
 export function renderReport(data: ReportData): Promise<Buffer> {
   return new Promise((resolve, reject) => {
-    const doc = new PDFDocument({
+    const doc = createDocument({
       size: "A4",
       margin: 0,
       displayTitle: true,
