@@ -1,10 +1,10 @@
 # syntax=docker/dockerfile:1
 # One image for both processes of the Iris Report Service; the command picks which:
-#   web (default)  node --import tsx app/main.ts    = `npm run web`
-#   worker         node --import tsx tasks/main.ts  = `npm run worker`   (docker-compose.yml sets it)
-# The entries run through tsx's loader, exactly as CI runs them (no separate compiled copy that
-# tests never see); tsx is therefore a production dependency. The build stage type-checks with
-# the same `npm run typecheck` CI runs, so an image is only built from code that passes it.
+#   web (default)  node dist/app/main.js    = `npm run web`
+#   worker         node dist/tasks/main.js  = `npm run worker`   (docker-compose.yml sets it)
+# The build stage type-checks and compiles with the same `npm run typecheck` and `npm run build`
+# CI runs (CI's process tests start these same compiled entries), so an image is only built from
+# code that passes them; the runtime has no TypeScript tooling at all.
 ARG NODE_VERSION=22
 
 # ---- build: every dependency, sources, strict type check -----------------------------------
@@ -12,13 +12,13 @@ FROM node:${NODE_VERSION}-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
-COPY tsconfig.json ./
+COPY tsconfig.json tsconfig.build.json ./
 COPY app ./app
 COPY tasks ./tasks
 COPY templates ./templates
 COPY scripts ./scripts
 COPY test ./test
-RUN npm run typecheck
+RUN npm run typecheck && npm run build
 
 # ---- runtime: production dependencies only, sources that passed the check, non-root --------
 FROM node:${NODE_VERSION}-bookworm-slim AS runtime
@@ -29,9 +29,7 @@ ENV NODE_ENV=production \
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
-COPY --from=build /app/app ./app
-COPY --from=build /app/tasks ./tasks
-COPY --from=build /app/templates ./templates
+COPY --from=build /app/dist ./dist
 COPY --from=build /app/scripts/run_web.sh /app/scripts/run_worker.sh ./scripts/
 # The results directory belongs to the unprivileged user; a named volume mounted here on first
 # use takes this ownership, so web and workers can share it.
@@ -44,4 +42,4 @@ HEALTHCHECK --interval=15s --timeout=5s --start-period=30s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:' + (process.env.WORKER_HEALTH_PORT || process.env.PORT || 8080) + '/healthz').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
 # node itself is the process (not npm, not a shell), so `docker stop`'s SIGTERM reaches the
 # service's graceful shutdown.
-CMD ["node", "--import", "tsx", "app/main.ts"]
+CMD ["node", "dist/app/main.js"]

@@ -11,8 +11,8 @@
 set -euo pipefail
 dir="$(realpath -m "${DEV_STACK_DIR:-$(dirname "$0")/../.dev-stack}")"
 cd "$(dirname "$0")/.."
-web_entry="app/main.ts"
-worker_entry="tasks/main.ts"
+web_entry="dist/app/main.js"
+worker_entry="dist/tasks/main.js"
 
 log() { echo "[dev-stack] $*" >&2; }
 usage() { echo "usage: $0 up [--workers N] | status | down" >&2; exit 2; }
@@ -30,11 +30,11 @@ http_ok() { # url: exit 0 when it answers 2xx (node: no curl needed)
   node -e "fetch(process.argv[1]).then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))" "$1"
 }
 
-start() { # name entry [VAR=value…]: starts `node --import tsx entry` in the background
+start() { # name entry [VAR=value…]: starts `node entry` in the background
   local name="$1" entry="$2"
   shift 2
   # nohup + own log file: the process outlives this script and its terminal.
-  env "$@" nohup node --import tsx "$entry" >>"$dir/logs/$name.log" 2>&1 </dev/null &
+  env "$@" nohup node "$entry" >>"$dir/logs/$name.log" 2>&1 </dev/null &
   echo $! >"$dir/$name.pid"
   log "started $name (pid $!), log: $dir/logs/$name.log"
 }
@@ -72,6 +72,8 @@ up() {
   local port="${PORT:-8080}"
   echo "$port" >"$dir/web.port"
   local common=(RABBITMQ_URL="$rabbit_url" REDIS_URL="$redis_url" HOST="${HOST:-127.0.0.1}")
+  # The processes run the compiled JavaScript, as in the image: build it from the sources first.
+  npm run --silent build
   start web "$web_entry" "${common[@]}" PORT="$port"
   if ! wait_for 60 "the web process to be ready" http_ok "http://127.0.0.1:$port/readyz"; then
     tail -n 20 "$dir/logs/web.log" >&2

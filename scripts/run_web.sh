@@ -2,4 +2,4 @@
 # The web process on RabbitMQ + Redis (needs RABBITMQ_URL and REDIS_URL).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-exec node --import tsx app/main.ts
+exec node dist/app/main.js

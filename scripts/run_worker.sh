@@ -2,4 +2,4 @@
 # One worker process on RabbitMQ + Redis (needs RABBITMQ_URL and REDIS_URL).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-exec node --import tsx tasks/main.ts
+exec node dist/tasks/main.js

@@ -10,9 +10,11 @@ while IFS='=' read -r key value; do
 done < <(bash scripts/test-services.sh up)
 # Only what this run started is stopped at the end; services that were already up stay up.
 [ -n "$TEST_STARTED" ] || trap - EXIT
-# Static checks first: types (strict) and lint (including the tasks/ → app/ import ban).
+# Static checks first: types (strict) and lint (including the tasks/ → app/ import ban); then the
+# build, since the process tests start the compiled entries, like production does.
 npx tsc --noEmit -p .
 npx eslint .
+bash scripts/build.sh
 mapfile -t files < <(find test -name '*.test.ts' | sort)
 if [ $# -gt 0 ]; then files=("$@"); fi
 # One file at a time: fault-injection tests stop the shared broker and kill Redis connections.

@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { createServer } from "node:net";
 import { fileURLToPath } from "node:url";
+import { compiledEntry } from "./entry.js";
 import { waitFor } from "./wait-for.js";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
@@ -25,13 +26,13 @@ export interface ServiceProcess {
   exited: Promise<number | null>;
 }
 
-/** Starts `tsx <entry>` with `env` and waits for a log line whose msg is `readyMsg`. */
+/** Starts the compiled `entry` (e.g. "app/main.ts") with `env` and waits for a log line whose msg is `readyMsg`. */
 export async function startProcess(
   entry: string,
   env: Record<string, string>,
   opts: { readyMsg: string; timeoutMs?: number; cwd?: string },
 ): Promise<ServiceProcess> {
-  const child = spawn(process.execPath, ["--import", "tsx", entry], {
+  const child = spawn(process.execPath, [compiledEntry(entry)], {
     cwd: opts.cwd ?? ROOT,
     env: { ...process.env, LOG_LEVEL: "info", ...env },
     stdio: ["ignore", "pipe", "pipe"],

@@ -179,10 +179,12 @@ describe("Dockerfile", () => {
     assert.match(read("scripts/run_worker.sh"), new RegExp(`^exec ${scripts.worker}$`, "m"));
   });
 
-  it("ships a runtime loader CI also uses: tsx is a production dependency", () => {
+  it("runs the compiled JavaScript CI tests, with no TypeScript tooling at run time", () => {
     const pkg = JSON.parse(read("package.json")) as { dependencies: Record<string, string> };
-    assert.ok(pkg.dependencies.tsx, "tsx in dependencies (npm ci --omit=dev keeps it)");
-    assert.match(scripts.web!, /^node --import tsx /);
+    assert.equal(scripts.web, "node dist/app/main.js");
+    assert.equal(scripts.worker, "node dist/tasks/main.js");
+    assert.ok(!pkg.dependencies.tsx && !pkg.dependencies.typescript, "no compiler or loader in production dependencies");
+    assert.match(dockerfile, /RUN npm run typecheck && npm run build/);
   });
 
   it(".dockerignore keeps secrets, dependencies and local state out of the build context", () => {

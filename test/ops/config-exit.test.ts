@@ -4,13 +4,14 @@ import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { describe, it } from "node:test";
+import { compiledEntry } from "../helpers/entry.js";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 
 /** Runs an entry with `env` on top of a clean environment; resolves with its exit code and output. */
 function run(entry: string, env: Record<string, string>): Promise<{ code: number | null; output: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ["--import", "tsx", entry], {
+    const child = spawn(process.execPath, [compiledEntry(entry)], {
       cwd: ROOT,
       env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "/tmp", ...env },
       stdio: ["ignore", "pipe", "pipe"],

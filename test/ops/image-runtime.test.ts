@@ -46,7 +46,7 @@ describe("the image's runtime stage, without Docker", () => {
     assert.equal(install.status, 0, install.stderr);
     // …and every `COPY --from=build <sources…> <dest>` it makes, as written in the Dockerfile.
     const copies = [...runtimeStage.matchAll(/^COPY --from=build (.+)$/gm)].map((m) => m[1]!.split(/\s+/));
-    assert.ok(copies.length >= 3);
+    assert.ok(copies.length >= 2);
     for (const parts of copies) {
       const dest = parts.at(-1)!;
       for (const src of parts.slice(0, -1)) {
@@ -68,8 +68,8 @@ describe("the image's runtime stage, without Docker", () => {
       PORT: String(webPort),
       HOST: "127.0.0.1",
     };
-    assert.deepEqual(cmd.slice(0, 3), ["node", "--import", "tsx"]);
-    procs.push(await startProcess(cmd[3]!, env, { readyMsg: "web ready", cwd: app, timeoutMs: 30_000 }));
+    assert.deepEqual(cmd, ["node", "dist/app/main.js"]);
+    procs.push(await startProcess(cmd[1]!, env, { readyMsg: "web ready", cwd: app, timeoutMs: 30_000 }));
   });
 
   after(async () => {

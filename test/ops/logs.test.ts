@@ -9,6 +9,7 @@ import { fileURLToPath } from "node:url";
 import { after, before, describe, it } from "node:test";
 import { freePort, startProcess, type ServiceProcess } from "../helpers/processes.js";
 import { deleteQueues, realServices, uniqueName } from "../helpers/services.js";
+import { compiledEntry } from "../helpers/entry.js";
 import { waitFor } from "../helpers/wait-for.js";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
@@ -115,7 +116,7 @@ describe("logs: JSON lines per request and per job stage, LOG_LEVEL, no secrets"
 
   it("LOG_LEVEL=warn: a busy web process writes no info or debug line", async () => {
     const port = await freePort();
-    const child = spawn(process.execPath, ["--import", "tsx", "app/main.ts"], {
+    const child = spawn(process.execPath, [compiledEntry("app/main.ts")], {
       cwd: ROOT,
       env: { ...process.env, ...env, PORT: String(port), LOG_LEVEL: "warn" },
       stdio: ["ignore", "pipe", "pipe"],

@@ -1,0 +1,9 @@
+import { acquireServices, startBenchStack } from "./scripts/bench/stack.js";
+import { runLoad } from "./scripts/bench/client.js";
+const services = acquireServices();
+const stack = await startBenchStack({ ...services, workers: 2 });
+const show = (label: string) => console.log(label, [stack.web, ...stack.workers].map((p) => { const m = p.memory(); return `${m.rssMb.toFixed(0)}/${m.peakMb.toFixed(0)}`; }).join("  "));
+show("idle rss/peak MB (web w1 w2):");
+await runLoad({ base: stack.base, redisUrl: services.redisUrl, ns: stack.ns, total: 1000, inFlight: 32 });
+show("after 1000 jobs:");
+await stack.stop(); services.release();
