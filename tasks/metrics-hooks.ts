@@ -1,7 +1,7 @@
 import type { Logger } from "./logger.js";
 import type { JobMetrics } from "./metrics.js";
 import type { JobQueue } from "./queue/types.js";
-import type { JobStore } from "./store/types.js";
+import type { JobStore, JobUpdate, UpdateOutcome } from "./store/types.js";
 
 /** Most jobs one process tracks as started at once (a job that never finishes here is dropped). */
 const MAX_TRACKED = 10_000;
@@ -24,8 +24,14 @@ export function instrumentStore(
     work.catch((err) => opts.logger.warn({ err: (err as Error).message }, "could not record job metrics"));
 
   const wrapped: JobStore = Object.create(store);
-  wrapped.update = async (jobid, update) => {
-    const outcome = await store.update(jobid, update);
+  wrapped.update = async (jobid, update) => observe(jobid, update, await store.update(jobid, update));
+  wrapped.updateMany = async (jobid, updates) => {
+    const outcomes = await store.updateMany(jobid, updates);
+    return outcomes.map((outcome, i) => observe(jobid, updates[i]!, outcome));
+  };
+  return wrapped;
+
+  function observe(jobid: string, update: JobUpdate, outcome: UpdateOutcome | null): UpdateOutcome | null {
     if (!outcome?.applied) return outcome;
     const at = now();
     const { record: rec } = outcome;
@@ -43,8 +49,7 @@ export function instrumentStore(
       void record(metrics.finished(update.state === "SUCCESS" ? "succeeded" : "failed", duration));
     }
     return outcome;
-  };
-  return wrapped;
+  }
 }
 
 /** A JobQueue that counts every publish the broker confirmed as a submitted job. */

@@ -1,6 +1,6 @@
 import { EventEmitter } from "node:events";
 import { TERMINAL_STATES } from "../contract.js";
-import { RECENT_JOBS_KEPT, type BatchResults, type JobRecord, type JobStore, type JobUpdate } from "./types.js";
+import { RECENT_JOBS_KEPT, type BatchResults, type JobRecord, type JobStore, type JobUpdate, type UpdateOutcome } from "./types.js";
 
 /** In-memory JobStore for the embedded `npm start` and fast tests; same rules as redis.ts. */
 export function createMemoryStore(opts: { ttlSeconds: number; now?: () => Date }): JobStore {
@@ -34,6 +34,24 @@ export function createMemoryStore(opts: { ttlSeconds: number; now?: () => Date }
   // Records are copied in and out so callers cannot mutate what is stored.
   const copy = (r: JobRecord): JobRecord => structuredClone(r);
 
+  /** Same rules as the Redis script: final states stay, progress (with its stage) never goes back. */
+  async function update(jobid: string, update: JobUpdate): Promise<UpdateOutcome | null> {
+    const entry = live(jobid);
+    if (!entry) return null;
+    if (TERMINAL_STATES.has(entry.record.state)) return { applied: false, record: copy(entry.record) };
+    const patch: JobUpdate = { ...update };
+    if (patch.progress !== undefined && patch.progress < entry.record.progress) {
+      delete patch.progress;
+      delete patch.stage;
+    }
+    for (const [k, v] of Object.entries(patch)) if (v !== undefined) (entry.record as never as Record<string, unknown>)[k] = v;
+    entry.record.updated_at = now().toISOString();
+    entry.expiresAt = now().getTime() + ttlMs;
+    const record = copy(entry.record);
+    events.emit("change", record);
+    return { applied: true, record: copy(record) };
+  }
+
   return {
     async create(record) {
       if (!jobs.has(record.jobid)) {
@@ -50,21 +68,11 @@ export function createMemoryStore(opts: { ttlSeconds: number; now?: () => Date }
     async wasExpired(jobid) {
       return !live(jobid) && tombstones.has(jobid);
     },
-    async update(jobid, update: JobUpdate) {
-      const entry = live(jobid);
-      if (!entry) return null;
-      if (TERMINAL_STATES.has(entry.record.state)) return { applied: false, record: copy(entry.record) };
-      const patch: JobUpdate = { ...update };
-      if (patch.progress !== undefined && patch.progress < entry.record.progress) {
-        delete patch.progress;
-        delete patch.stage;
-      }
-      for (const [k, v] of Object.entries(patch)) if (v !== undefined) (entry.record as never as Record<string, unknown>)[k] = v;
-      entry.record.updated_at = now().toISOString();
-      entry.expiresAt = now().getTime() + ttlMs;
-      const record = copy(entry.record);
-      events.emit("change", record);
-      return { applied: true, record: copy(record) };
+    update,
+    async updateMany(jobid, updates) {
+      const outcomes = [];
+      for (const u of updates) outcomes.push(await update(jobid, u));
+      return outcomes;
     },
     async saveBatchResults(jobid, results) {
       batches.set(jobid, { results: structuredClone(results), expiresAt: now().getTime() + ttlMs });

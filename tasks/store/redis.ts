@@ -109,6 +109,18 @@ export function createRedisStore(opts: RedisStoreOptions): JobStore {
       if (!reply) return null;
       return { applied: reply[0] === 1, record: decodeFlat(reply[1])! };
     },
+    async updateMany(jobid, updates) {
+      // One pipeline: one write and one read for all of them; Redis runs them in order.
+      const pipeline = client.pipeline() as unknown as Record<string, (...a: string[]) => unknown> & {
+        exec(): Promise<Array<[Error | null, [number, string[]] | null]> | null>;
+      };
+      for (const u of updates) pipeline.irisUpdate!(key(jobid), String(ttlSeconds), channel, now().toISOString(), ...encodeFields(u));
+      const replies = (await pipeline.exec()) ?? [];
+      return replies.map(([err, reply]) => {
+        if (err) throw err;
+        return reply ? { applied: reply[0] === 1, record: decodeFlat(reply[1])! } : null;
+      });
+    },
     async saveBatchResults(jobid, results) {
       // A separate string key: stage updates never re-encode the (up to 10,000) rows.
       await client.set(batch(jobid), JSON.stringify(results), "EX", ttlSeconds);

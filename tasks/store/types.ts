@@ -58,6 +58,11 @@ export interface JobStore {
    * Returns null when the job is unknown.
    */
   update(jobid: string, update: JobUpdate): Promise<UpdateOutcome | null>;
+  /**
+   * Applies several updates in order, each exactly as `update` would (each published), in one
+   * round trip. Returns one outcome per update.
+   */
+  updateMany(jobid: string, updates: JobUpdate[]): Promise<Array<UpdateOutcome | null>>;
   /** Keeps a batch's per-row results beside the job, for the retention period. */
   saveBatchResults(jobid: string, results: BatchResults): Promise<void>;
   /** A batch's per-row results; null when none were saved or they expired. */

@@ -58,6 +58,41 @@ export function describeJobStore(name: string, make: (ttlSeconds: number) => Pro
       assert.equal(out!.record.attempts, 2, "other fields still apply");
     });
 
+    it("applies several updates in order in one call, each published, with the same rules", async () => {
+      const rec = newRecord();
+      await store.create(rec);
+      const seen: Array<[string, number]> = [];
+      const unsubscribe = await store.subscribe((r) => {
+        if (r.jobid === rec.jobid) seen.push([r.stage, r.progress]);
+      });
+      try {
+        const outcomes = await store.updateMany(rec.jobid, [
+          { state: "PROGRESS", stage: "validating", progress: 0.1, attempts: 1 },
+          { state: "PROGRESS", stage: "classifying", progress: 0.3 },
+          { state: "SUCCESS", stage: "done", progress: 1 },
+          { state: "PROGRESS", stage: "rendering", progress: 0.6 },
+        ]);
+        assert.deepEqual(
+          outcomes.map((o) => [o!.applied, o!.record.stage]),
+          [
+            [true, "validating"],
+            [true, "classifying"],
+            [true, "done"],
+            [false, "done"],
+          ],
+        );
+        await waitFor(() => seen.length >= 3, { what: "three change events" });
+        assert.deepEqual(seen, [
+          ["validating", 0.1],
+          ["classifying", 0.3],
+          ["done", 1],
+        ]);
+        assert.deepEqual(await store.updateMany(randomUUID(), [{ progress: 0.5 }]), [null]);
+      } finally {
+        await unsubscribe();
+      }
+    });
+
     it("writes the final state once: first writer wins", async () => {
       const rec = newRecord();
       await store.create(rec);

@@ -1,6 +1,6 @@
-import { acquireServices, startBenchStack } from "./scripts/bench/stack.js";
-import { runLoad, percentile } from "./scripts/bench/client.js";
-import { cpuSeconds, findPid } from "./scripts/bench/cpu.js";
+import { acquireServices, startBenchStack } from "./stack.js";
+import { runLoad, percentile } from "./client.js";
+import { cpuSeconds, findPid } from "./cpu.js";
 const services = acquireServices();
 const stack = await startBenchStack({ ...services, workers: 2, env: JSON.parse(process.env.EXTRA_ENV ?? "{}") });
 await runLoad({ base: stack.base, redisUrl: services.redisUrl, ns: stack.ns, total: 100, inFlight: 32 });

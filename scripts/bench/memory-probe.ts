@@ -1,5 +1,5 @@
-import { acquireServices, startBenchStack } from "./scripts/bench/stack.js";
-import { runLoad } from "./scripts/bench/client.js";
+import { acquireServices, startBenchStack } from "./stack.js";
+import { runLoad } from "./client.js";
 const services = acquireServices();
 const stack = await startBenchStack({ ...services, workers: 2 });
 const show = (label: string) => console.log(label, [stack.web, ...stack.workers].map((p) => { const m = p.memory(); return `${m.rssMb.toFixed(0)}/${m.peakMb.toFixed(0)}`; }).join("  "));
