@@ -1,7 +1,7 @@
 // `npm start`: web and one worker in one process. With RABBITMQ_URL and REDIS_URL set it uses
 // them; with neither it runs on the in-memory queue and store, and says so.
 import { createShutdown } from "../tasks/lifecycle.js";
-import { createLogger } from "../tasks/logger.js";
+import { createLogger, exitFatal } from "../tasks/logger.js";
 import { loadModel } from "../tasks/model/load.js";
 import { createReportFiles } from "../tasks/report/files.js";
 import { connectServices, memoryServices } from "../tasks/services.js";
@@ -15,8 +15,7 @@ const logger = createLogger({ level: config.LOG_LEVEL, name: "embedded" });
 const model = loadModel();
 const distributed = Boolean(config.RABBITMQ_URL && config.REDIS_URL);
 if (!distributed && (config.RABBITMQ_URL || config.REDIS_URL)) {
-  logger.fatal("set both RABBITMQ_URL and REDIS_URL, or neither for the embedded in-memory mode");
-  process.exit(2);
+  exitFatal(logger, "set both RABBITMQ_URL and REDIS_URL, or neither for the embedded in-memory mode");
 }
 const services = distributed
   ? await connectServices(config, logger, { name: `embedded-${process.pid}` })

@@ -1,6 +1,6 @@
 // Web entry (npm run web): the Koa app on RabbitMQ + Redis.
 import { createShutdown } from "../tasks/lifecycle.js";
-import { createLogger } from "../tasks/logger.js";
+import { createLogger, exitFatal } from "../tasks/logger.js";
 import { loadModel } from "../tasks/model/load.js";
 import { createReportFiles } from "../tasks/report/files.js";
 import { connectServices } from "../tasks/services.js";
@@ -12,8 +12,7 @@ import { startWeb } from "./start-web.js";
 const config = loadAppConfigOrExit();
 const logger = createLogger({ level: config.LOG_LEVEL, name: "web" });
 if (!config.RABBITMQ_URL || !config.REDIS_URL) {
-  logger.fatal("the web process needs RABBITMQ_URL and REDIS_URL (use `npm start` for the embedded mode)");
-  process.exit(2);
+  exitFatal(logger, "the web process needs RABBITMQ_URL and REDIS_URL (use `npm start` for the embedded mode)");
 }
 const model = loadModel();
 const services = await connectServices(config, logger, { name: `web-${process.pid}`, confirmTimeoutMs: 800 });

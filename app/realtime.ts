@@ -5,6 +5,7 @@ import type { Logger } from "../tasks/logger.js";
 import type { JobRecord, JobStore } from "../tasks/store/types.js";
 import { describeError } from "./errors.js";
 import { loadJob, progressBody, type ProgressBody } from "./job-view.js";
+import { parseJobId } from "./schemas.js";
 
 /** How many jobs one socket may follow; a progress page needs one. */
 const MAX_SUBSCRIPTIONS_PER_SOCKET = 20;
@@ -70,12 +71,18 @@ export async function attachRealtime(deps: { server: HttpServer; store: JobStore
           reply({ ok: false, error: "Too many jobs followed on one connection.", status: 429 });
           return;
         }
-        // Validate before joining: a malformed or unknown id never gets a room.
-        const first = await loadJob(store, raw);
-        // Join, then read again: a change between the two reads reaches us through the relay, and
-        // sendIfNewer drops whichever of the two arrives stale.
-        await socket.join(room(first.jobid));
-        const current = (await store.get(first.jobid)) ?? first;
+        // Join first, then read: a change made after the read reaches us through the relay, and
+        // sendIfNewer drops whichever of the two arrives stale. A malformed id never joins; an
+        // unknown or expired one leaves again at once.
+        const jobid = parseJobId(raw);
+        await socket.join(room(jobid));
+        let current;
+        try {
+          current = await loadJob(store, jobid);
+        } catch (err) {
+          await socket.leave(room(jobid));
+          throw err;
+        }
         reply({ ok: true });
         sendIfNewer(socket, progressBody(current));
       } catch (err) {

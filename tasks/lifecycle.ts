@@ -36,6 +36,8 @@ export function createShutdown(opts: { logger: Logger; timeoutMs: number }): Shu
         }
         clearTimeout(timer);
         opts.logger.info("shutdown complete");
+        // Log lines are written asynchronously: make sure the last ones are out before exit.
+        await new Promise<void>((resolve) => opts.logger.flush(() => resolve()));
         return code;
       })();
       return running;

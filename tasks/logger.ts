@@ -8,15 +8,31 @@ export type { Logger };
  */
 const REDACT_KEYS = ["password", "token", "authorization", "cookie", "x-api-token", "RABBITMQ_URL", "REDIS_URL", "API_TOKENS"];
 
-/** JSON-lines logger; secrets in URLs are redacted by the caller via `redactUrl`. */
+/**
+ * JSON-lines logger to stdout; secrets in URLs are redacted by the caller via `redactUrl`.
+ * Lines are written asynchronously: under load, lines that queue up while a write is in flight
+ * go out in one write instead of one syscall each (a profile showed the per-line writes as a
+ * visible share of every request and job). The shutdown sequence flushes before exiting; a
+ * process killed outright may lose its last few milliseconds of lines.
+ */
 export function createLogger(opts: { level?: string; name?: string } = {}): Logger {
-  return pino({
-    level: opts.level ?? "info",
-    redact: { paths: REDACT_KEYS.flatMap((k) => [`["${k}"]`, `*["${k}"]`]), censor: "***" },
-    base: { service: opts.name ?? "iris" },
-    timestamp: pino.stdTimeFunctions.isoTime,
-    formatters: { level: (label) => ({ level: label }) },
-  });
+  return pino(
+    {
+      level: opts.level ?? "info",
+      redact: { paths: REDACT_KEYS.flatMap((k) => [`["${k}"]`, `*["${k}"]`]), censor: "***" },
+      base: { service: opts.name ?? "iris" },
+      timestamp: pino.stdTimeFunctions.isoTime,
+      formatters: { level: (label) => ({ level: label }) },
+    },
+    pino.destination({ dest: 1, sync: false }),
+  );
+}
+
+/** Logs a fatal line, writes it out synchronously, and exits: for start-up refusals. */
+export function exitFatal(logger: Logger, message: string, code = 2): never {
+  logger.fatal(message);
+  (logger as unknown as Record<symbol, { flushSync?: () => void }>)[pino.symbols.streamSym]?.flushSync?.();
+  process.exit(code);
 }
 
 /** A URL with its password replaced, safe to log. */

@@ -2,7 +2,7 @@
 import { loadConfig } from "./config.js";
 import { startHealthServer } from "./health-server.js";
 import { createShutdown } from "./lifecycle.js";
-import { createLogger } from "./logger.js";
+import { createLogger, exitFatal } from "./logger.js";
 import { loadModel } from "./model/load.js";
 import { connectServices } from "./services.js";
 import { runWorker } from "./start-worker-process.js";
@@ -17,8 +17,7 @@ const config = (() => {
 })();
 const logger = createLogger({ level: config.LOG_LEVEL, name: "worker" });
 if (!config.RABBITMQ_URL || !config.REDIS_URL) {
-  logger.fatal("the worker needs RABBITMQ_URL and REDIS_URL (use `npm start` for the embedded mode)");
-  process.exit(2);
+  exitFatal(logger, "the worker needs RABBITMQ_URL and REDIS_URL (use `npm start` for the embedded mode)");
 }
 const model = loadModel();
 const services = await connectServices(config, logger, { name: `worker-${process.pid}` });

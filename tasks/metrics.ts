@@ -41,6 +41,8 @@ export interface JobMetrics {
   finished(outcome: "succeeded" | "failed", durationSec?: number): Promise<void>;
   queueWait(seconds: number): Promise<void>;
   snapshot(): Promise<JobMetricsSnapshot>;
+  /** Writes what is recorded but not yet stored (on shutdown). */
+  flush(): Promise<void>;
 }
 
 /** Index of the first bucket that holds `value`; bounds.length means +Inf. */
@@ -96,20 +98,63 @@ export function createMemoryJobMetrics(opts: { now?: () => number } = {}): JobMe
         finishedLastMinute,
       };
     },
+    async flush() {},
   };
 }
 
+/** How long recorded events wait before they are written to Redis together. */
+const FLUSH_INTERVAL_MS = 200;
+
 /**
  * Metrics in Redis: one hash `<prefix>:metrics` (counters, per-bucket counts, sums) and short-lived
- * per-slot counters for the last minute. One MULTI per recorded event.
+ * per-slot counters for the last minute. Events are added up in memory and written in one MULTI
+ * every FLUSH_INTERVAL_MS (and before every snapshot and on shutdown): a Redis round trip per
+ * event was a measurable share of every job's cost. A process killed outright loses at most that
+ * last fraction of a second of counts.
  */
 export function createRedisJobMetrics(opts: { client: Redis; prefix: string; now?: () => number }): JobMetrics {
   const { client } = opts;
   const now = opts.now ?? Date.now;
   const key = `${opts.prefix}:metrics`;
   const slotKey = (slot: number) => `${opts.prefix}:metrics:finished:${slot}`;
-  const observe = (m: ReturnType<Redis["multi"]>, name: string, bounds: number[], v: number) =>
-    m.hincrby(key, `${name}:b${bucketIndex(v, bounds)}`, 1).hincrbyfloat(key, `${name}:sum`, v);
+  let fields = new Map<string, number>(); // hash field → increment (integers and sums alike)
+  let slots = new Map<string, number>(); // slot key → increment
+  let timer: NodeJS.Timeout | null = null;
+  const add = (map: Map<string, number>, k: string, v: number) => map.set(k, (map.get(k) ?? 0) + v);
+  const observe = (name: string, bounds: number[], v: number) => {
+    add(fields, `${name}:b${bucketIndex(v, bounds)}`, 1);
+    add(fields, `${name}:sum`, v);
+  };
+  const schedule = () => {
+    if (timer) return;
+    timer = setTimeout(() => {
+      timer = null;
+      void flush().catch(() => {}); // kept for the next flush; see below
+    }, FLUSH_INTERVAL_MS);
+    timer.unref();
+  };
+
+  async function flush(): Promise<void> {
+    if (fields.size === 0 && slots.size === 0) return;
+    const [f, s] = [fields, slots];
+    fields = new Map();
+    slots = new Map();
+    const m = client.multi();
+    for (const [field, v] of f) {
+      if (Number.isInteger(v)) m.hincrby(key, field, v);
+      else m.hincrbyfloat(key, field, v);
+    }
+    for (const [slot, v] of s) m.incrby(slot, v).expire(slot, 2 * 60);
+    try {
+      await m.exec();
+    } catch (err) {
+      // Redis away: put the increments back, to be written with the next flush.
+      for (const [k, v] of f) add(fields, k, v);
+      for (const [k, v] of s) add(slots, k, v);
+      schedule();
+      throw err;
+    }
+  }
 
   const readHistogram = (hash: Record<string, string>, name: string, bounds: number[]) =>
     toHistogram(
@@ -120,25 +165,24 @@ export function createRedisJobMetrics(opts: { client: Redis; prefix: string; now
 
   return {
     async submitted() {
-      await client.hincrby(key, "submitted", 1);
+      add(fields, "submitted", 1);
+      schedule();
     },
     async finished(outcome, durationSec) {
-      const slot = slotKey(slotOf(now()));
-      const m = client
-        .multi()
-        .hincrby(key, outcome, 1)
-        .incr(slot)
-        .expire(slot, 2 * 60);
-      if (durationSec !== undefined) observe(m, "duration", DURATION_BUCKETS, durationSec);
-      await m.exec();
+      add(fields, outcome, 1);
+      add(slots, slotKey(slotOf(now())), 1);
+      if (durationSec !== undefined) observe("duration", DURATION_BUCKETS, durationSec);
+      schedule();
     },
     async queueWait(seconds) {
-      await observe(client.multi(), "wait", QUEUE_WAIT_BUCKETS, seconds).exec();
+      observe("wait", QUEUE_WAIT_BUCKETS, seconds);
+      schedule();
     },
     async snapshot() {
+      await flush().catch(() => {});
       const current = slotOf(now());
-      const slots = Array.from({ length: SLOTS_PER_MINUTE }, (_, i) => slotKey(current - i));
-      const [hash, perSlot] = await Promise.all([client.hgetall(key), client.mget(...slots)]);
+      const slotKeys = Array.from({ length: SLOTS_PER_MINUTE }, (_, i) => slotKey(current - i));
+      const [hash, perSlot] = await Promise.all([client.hgetall(key), client.mget(...slotKeys)]);
       return {
         submitted: Number(hash.submitted ?? 0),
         succeeded: Number(hash.succeeded ?? 0),
@@ -148,5 +192,6 @@ export function createRedisJobMetrics(opts: { client: Redis; prefix: string; now
         finishedLastMinute: perSlot.reduce((n, v) => n + Number(v ?? 0), 0),
       };
     },
+    flush,
   };
 }

@@ -75,14 +75,16 @@ export async function connectServices(
   const client = connectRedis(config.REDIS_URL, logger, `${opts.name}-cmd`);
   const subscriber = connectRedis(config.REDIS_URL, logger, `${opts.name}-sub`);
   const store = createRedisStore({ client, subscriber, ttlSeconds: config.RESULT_TTL_SECONDS, prefix: config.IRIS_NAMESPACE });
+  const jobMetrics = createRedisJobMetrics({ client, prefix: config.IRIS_NAMESPACE });
   return {
     queue,
     store,
-    jobMetrics: createRedisJobMetrics({ client, prefix: config.IRIS_NAMESPACE }),
+    jobMetrics,
     kind: "rabbitmq+redis",
     redis: client,
     async close() {
       await queue.close();
+      await jobMetrics.flush().catch((err) => logger.warn({ err: (err as Error).message }, "could not write the last job metrics"));
       await store.close();
       await connection.close().catch(() => {});
     },

@@ -79,6 +79,35 @@ describeJobMetrics(
   },
 );
 
+describe("Redis job metrics across processes", () => {
+  it("adds up one process's events in memory and writes them together; another process sees them", async () => {
+    const prefix = uniqueName("metrics-x");
+    const client = testRedis();
+    try {
+      const worker = createRedisJobMetrics({ client, prefix });
+      const web = createRedisJobMetrics({ client, prefix });
+      for (let i = 0; i < 50; i++) await worker.finished("succeeded", 0.02);
+      await worker.queueWait(0.5);
+      // Written by the timer, without anyone asking: the other instance sees all of it.
+      const seen = await waitFor(async () => {
+        const s = await web.snapshot();
+        return s.succeeded === 50 && s.queueWait.count === 1 ? s : null;
+      });
+      assert.equal(seen.duration.count, 50);
+      assert.ok(Math.abs(seen.duration.sum - 1) < 1e-9);
+      assert.equal(seen.finishedLastMinute, 50);
+      // flush() writes what is pending at once (shutdown).
+      await worker.submitted();
+      await worker.flush();
+      assert.equal(Number(await client.hget(`${prefix}:metrics`, "submitted")), 1);
+    } finally {
+      const keys = await client.keys(`${prefix}:*`);
+      if (keys.length) await client.del(...keys);
+      await client.quit();
+    }
+  });
+});
+
 describe("instrumentStore: job metrics from the state changes a worker makes", () => {
   it("observes queue wait on the first start, and success once with the attempt's duration", async () => {
     let clock = Date.parse("2026-01-01T00:00:10.000Z");
@@ -134,6 +163,7 @@ describe("instrumentStore: job metrics from the state changes a worker makes", (
       finished: () => Promise.reject(new Error("down")),
       queueWait: () => Promise.reject(new Error("down")),
       snapshot: () => Promise.reject(new Error("down")),
+      flush: () => Promise.reject(new Error("down")),
     };
     const store = instrumentStore(createMemoryStore({ ttlSeconds: 60 }), broken, { logger: silentLogger });
     const rec = newRecord();

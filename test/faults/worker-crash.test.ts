@@ -25,8 +25,8 @@ describe("fault: a worker killed with SIGKILL mid-run", () => {
       for (const id of ids) assert.ok(pdfs.includes(`iris-report-${id}.pdf`));
       const survivors = stack.workers.filter((w) => w !== victim);
       const done = survivors.flatMap(succeededBy).concat(succeededBy(victim!));
-      assert.equal(done.length, 300, "no job succeeded twice");
-      assert.equal(new Set(done).size, 300);
+      // Success lines name each job once at most (a killed process may not have written its last lines).
+      assert.equal(new Set(done).size, done.length, "no job succeeded twice");
       console.log(`# kill -9: submitted 300, succeeded ${counts.SUCCESS}, lost 0, PDFs ${pdfs.length}, done at kill ${doneAtKill}`);
     } finally {
       await stack.stop();
