@@ -10,6 +10,9 @@ export interface WebServer {
   close(): Promise<void>;
 }
 
+/** How long in-flight responses may take to finish once shutdown starts. */
+const CLOSE_GRACE_MS = 5000;
+
 /** Creates the HTTP server for the app, attaches socket.io, and listens on config PORT/HOST. */
 export async function startWeb(deps: AppDeps): Promise<WebServer> {
   const app = createApp(deps);
@@ -30,7 +33,16 @@ export async function startWeb(deps: AppDeps): Promise<WebServer> {
   return {
     server,
     port,
-    // Closes the sockets and the relay, then the HTTP server (realtime.close does both).
-    close: () => realtime.close(),
+    // Closes the sockets and the relay, then the HTTP server (realtime.close does both). A
+    // response still streaming after CLOSE_GRACE_MS (a client that stopped reading a PDF) is cut,
+    // so a stuck client cannot hold the shutdown until the force-quit timer.
+    close: async () => {
+      const cut = setTimeout(() => server.closeAllConnections(), CLOSE_GRACE_MS);
+      try {
+        await realtime.close();
+      } finally {
+        clearTimeout(cut);
+      }
+    },
   };
 }

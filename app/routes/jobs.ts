@@ -1,5 +1,4 @@
-import { createReadStream } from "node:fs";
-import { stat } from "node:fs/promises";
+import { open, type FileHandle } from "node:fs/promises";
 import Router from "@koa/router";
 import { JobStateConflictError } from "../../tasks/errors.js";
 import type { ReportFiles } from "../../tasks/report/files.js";
@@ -24,19 +23,26 @@ export function jobRoutes(deps: { store: JobStore; files: ReportFiles }): Router
     if (record.state !== "SUCCESS" || !record.report) {
       throw new JobStateConflictError("The report is not ready yet.", record.state);
     }
-    const file = deps.files.path(record.report);
+    // Open once and stat the open file: one path look-up, and the size matches what is streamed.
+    let handle: FileHandle;
     let size: number;
     try {
-      size = (await stat(file)).size;
+      handle = await open(deps.files.path(record.report), "r");
     } catch {
       throw new JobStateConflictError("The report file is no longer available.", record.state);
+    }
+    try {
+      size = (await handle.stat()).size;
+    } catch (err) {
+      await handle.close();
+      throw err;
     }
     const disposition = ctx.query.inline === "1" ? "inline" : "attachment";
     ctx.set("Content-Disposition", `${disposition}; filename="iris-report-${record.jobid}.pdf"`);
     ctx.set("Cache-Control", "private, max-age=3600");
     ctx.type = "application/pdf";
     ctx.length = size;
-    ctx.body = createReadStream(file);
+    ctx.body = handle.createReadStream(); // closes the handle when done or destroyed
   });
 
   return router;
