@@ -1,8 +1,8 @@
 import type PDFDocument from "pdfkit";
 import { createDocument } from "./document.js";
 import { FEATURES, FEATURE_LABELS, type Measurements } from "../contract.js";
-import { drawLabel, drawProbabilityBars, drawScatter, fillRect, formatPercent, speciesColour, type Box } from "./charts.js";
-import { formatCm, formatDate } from "./render.js";
+import { drawLabel, drawProbabilityBars, drawScatter, fillRect, formatPercent, speciesColour } from "./charts.js";
+import { AUTHOR, caption, CONTENT_WIDTH, drawReportHeader, formatCm, LEFT, MUTED, PAGE, RIGHT, rule, RULE, SCATTER_BOX } from "./page.js";
 import { getTrainingFlowers } from "./training-data.js";
 
 type Doc = typeof PDFDocument;
@@ -25,15 +25,7 @@ export interface BatchReportData {
   rows: readonly BatchRow[];
 }
 
-// A4 in points; like render.ts every position is fixed, and pages are added explicitly.
-const PAGE = { width: 595.28, height: 841.89, margin: 50 };
-const LEFT = PAGE.margin;
-const RIGHT = PAGE.width - PAGE.margin;
-const CONTENT_WIDTH = RIGHT - LEFT;
-const SCATTER_BOX: Box = { x: LEFT, y: 304, width: CONTENT_WIDTH, height: 420 };
-const MUTED = "#666666";
-const RULE = "#CCCCCC";
-const AUTHOR = "Iris Report Service";
+// Like render.ts every position is fixed (page.ts), and pages are added explicitly.
 
 /** Table geometry: rows per page follows from the header and footer positions. */
 const TABLE = { captionY: 50, headerY: 66, headerHeight: 18, rowHeight: 13, size: 8.5 };
@@ -109,17 +101,7 @@ async function draw(doc: Doc, data: BatchReportData): Promise<void> {
 }
 
 function drawSummaryPage(doc: Doc, data: BatchReportData, pages: number): void {
-  drawLabel(doc, "Iris batch classification report", LEFT, PAGE.margin, { font: "Helvetica-Bold", size: 22 });
-  const fields: [string, string, number, number][] = [
-    ["JOB ID", data.jobid, LEFT, 220],
-    ["CREATED (UTC)", formatDate(data.createdAt), LEFT + 250, 140],
-    ["MODEL VERSION", data.modelVersion, LEFT + 400, CONTENT_WIDTH - 400],
-  ];
-  for (const [name, value, x, width] of fields) {
-    caption(doc, name, x, 86);
-    drawLabel(doc, value, x, 98, { size: 10, maxWidth: width });
-  }
-  rule(doc, 118);
+  drawReportHeader(doc, "Iris batch classification report", data);
 
   const counts = countBySpecies(data.rows, data.classes);
   const total = data.rows.length;
@@ -230,13 +212,6 @@ function drawFooter(doc: Doc, data: BatchReportData, page: number, pages: number
   drawLabel(doc, `Job ${data.jobid} · page ${page} of ${pages}`, RIGHT, y + 8, { ...small, align: "right", maxWidth: 300 });
 }
 
-function caption(doc: Doc, text: string, x: number, y: number): void {
-  drawLabel(doc, text, x, y, { font: "Helvetica-Bold", size: 7.5, color: MUTED });
-}
-
-function rule(doc: Doc, y: number): void {
-  doc.lineWidth(0.8).strokeColor(RULE).moveTo(LEFT, y).lineTo(RIGHT, y).stroke();
-}
 
 /** A count with thousands separators: 10000 → "10,000". */
 export function formatCount(n: number): string {

@@ -8,9 +8,11 @@ import {
   fillRect,
   formatPercent,
   speciesColour,
-  type Box,
 } from "./charts.js";
+import { AUTHOR, caption, CONTENT_WIDTH, drawReportHeader, formatCm, LEFT, MUTED, PAGE, RIGHT, rule, RULE, SCATTER_BOX } from "./page.js";
 import { getTrainingFlowers } from "./training-data.js";
+
+export { formatCm, formatDate } from "./page.js";
 
 type Doc = typeof PDFDocument;
 
@@ -27,18 +29,9 @@ export interface ReportData {
   classes: string[];
 }
 
-// A4 in points. Every position below is fixed: the page is laid out, never flowed, so it cannot spill.
-const PAGE = { width: 595.28, height: 841.89, margin: 50 };
-const CONTENT_WIDTH = PAGE.width - 2 * PAGE.margin;
-const LEFT = PAGE.margin;
-const RIGHT = PAGE.width - PAGE.margin;
 const COLUMN_GAP = 30;
 const LEFT_COLUMN = { x: LEFT, width: 220 };
 const RIGHT_COLUMN = { x: LEFT + 220 + COLUMN_GAP, width: CONTENT_WIDTH - 220 - COLUMN_GAP };
-const SCATTER_BOX: Box = { x: LEFT, y: 304, width: CONTENT_WIDTH, height: 420 };
-const MUTED = "#666666";
-const RULE = "#CCCCCC";
-const AUTHOR = "Iris Report Service";
 
 /** Renders the one-page PDF report for a classified sample and resolves with its bytes. */
 export function renderReport(data: ReportData): Promise<Buffer> {
@@ -77,7 +70,7 @@ export function renderReport(data: ReportData): Promise<Buffer> {
 }
 
 function drawPage(doc: Doc, data: ReportData): void {
-  drawHeader(doc, data);
+  drawReportHeader(doc, "Iris classification report", data);
   drawMeasurements(doc, data, 134);
   drawPrediction(doc, data, 134);
   drawLabel(doc, "Petal length × petal width of the 150 training flowers", LEFT, 280, {
@@ -91,20 +84,6 @@ function drawPage(doc: Doc, data: ReportData): void {
   const cv = `Model ${data.modelVersion} · ${data.cvFolds}-fold cross-validated accuracy ${formatPercent(data.cvAccuracy)}`;
   drawLabel(doc, cv, LEFT, 740, { size: 10, maxWidth: CONTENT_WIDTH });
   drawFooter(doc, data);
-}
-
-function drawHeader(doc: Doc, data: ReportData): void {
-  drawLabel(doc, "Iris classification report", LEFT, PAGE.margin, { font: "Helvetica-Bold", size: 22 });
-  const fields: [string, string, number, number][] = [
-    ["JOB ID", data.jobid, LEFT, 220],
-    ["CREATED (UTC)", formatDate(data.createdAt), LEFT + 250, 140],
-    ["MODEL VERSION", data.modelVersion, LEFT + 400, CONTENT_WIDTH - 400],
-  ];
-  for (const [name, value, x, width] of fields) {
-    caption(doc, name, x, 86);
-    drawLabel(doc, value, x, 98, { size: 10, maxWidth: width });
-  }
-  rule(doc, 118);
 }
 
 function drawMeasurements(doc: Doc, data: ReportData, top: number): void {
@@ -154,21 +133,3 @@ function drawFooter(doc: Doc, data: ReportData): void {
   drawLabel(doc, `Job ${data.jobid} · page 1 of 1`, RIGHT, y + 8, { ...small, align: "right", maxWidth: 300 });
 }
 
-function caption(doc: Doc, text: string, x: number, y: number): void {
-  drawLabel(doc, text, x, y, { font: "Helvetica-Bold", size: 7.5, color: MUTED });
-}
-
-function rule(doc: Doc, y: number): void {
-  doc.lineWidth(0.8).strokeColor(RULE).moveTo(LEFT, y).lineTo(RIGHT, y).stroke();
-}
-
-/** A measurement in cm with one or two decimals: 3 → "3.0", 5.85 → "5.85". */
-export function formatCm(value: number): string {
-  const fixed = value.toFixed(2);
-  return fixed.endsWith("0") ? value.toFixed(1) : fixed;
-}
-
-/** A UTC timestamp a person can read: "2025-06-01 14:03:22 UTC". */
-export function formatDate(date: Date): string {
-  return `${date.toISOString().slice(0, 19).replace("T", " ")} UTC`;
-}

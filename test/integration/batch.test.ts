@@ -2,8 +2,7 @@
 // and Redis. The report's page count (pdfinfo) and per-species counts (pdftotext) must be right.
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import type { Measurements } from "../../tasks/contract.js";
@@ -11,8 +10,7 @@ import { batchPageCount } from "../../tasks/report/render-batch.js";
 import { getTrainingFlowers } from "../../tasks/report/training-data.js";
 import { testModel } from "../helpers/memory-app.js";
 import { openApiChecker, type OpenApiChecker } from "../helpers/openapi.js";
-import { freePort, startProcess, type ServiceProcess } from "../helpers/processes.js";
-import { deleteQueues, realServices, uniqueName } from "../helpers/services.js";
+import { startStack, type Stack } from "../helpers/stack.js";
 import { waitFor } from "../helpers/wait-for.js";
 
 const ROWS = 10_000;
@@ -48,34 +46,21 @@ function expectedCounts(inputs: Measurements[]): Record<string, number> {
 }
 
 describe("a 10,000-row batch on RabbitMQ + Redis: web + worker processes", () => {
-  const ns = uniqueName("batch");
-  const resultsDir = mkdtempSync(join(tmpdir(), "iris-batch-"));
-  const procs: ServiceProcess[] = [];
+  let stack: Stack;
   let base = "";
+  let ns = "";
+  let resultsDir = "";
   let doc: OpenApiChecker;
 
   before(async () => {
-    const { redisUrl, rabbitUrl } = realServices();
-    const port = await freePort();
-    const env = {
-      RABBITMQ_URL: rabbitUrl,
-      REDIS_URL: redisUrl,
-      IRIS_NAMESPACE: ns,
-      RESULTS_DIR: resultsDir,
-      PORT: String(port),
-      HOST: "127.0.0.1",
-      WORKER_CONCURRENCY: "1",
-    };
-    procs.push(await startProcess("app/main.ts", env, { readyMsg: "web ready" }));
-    procs.push(await startProcess("tasks/main.ts", env, { readyMsg: "worker ready" }));
-    base = `http://127.0.0.1:${port}`;
+    stack = await startStack({ workers: 1, kind: "batch", env: { WORKER_CONCURRENCY: "1" } });
+    ({ base, ns, resultsDir } = stack);
     doc = await openApiChecker(await (await fetch(`${base}/openapi.json`)).json());
   });
 
   after(async () => {
-    const codes = await Promise.all(procs.map((p) => p.stop("SIGTERM")));
+    const codes = await stack.stop();
     assert.deepEqual(codes, codes.map(() => 0), "every process exits 0 on SIGTERM");
-    await deleteQueues(`${ns}.jobs`);
     rmSync(resultsDir, { recursive: true, force: true });
   });
 

@@ -5,38 +5,22 @@ import { mkdtempSync, readdirSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { freePort, startProcess, type ServiceProcess } from "../helpers/processes.js";
-import { deleteQueues, realServices, uniqueName } from "../helpers/services.js";
+import { startStack, succeededBy, type Stack } from "../helpers/stack.js";
 import { waitFor } from "../helpers/wait-for.js";
 
 describe("pipeline on RabbitMQ + Redis: web + 2 workers", () => {
-  const ns = uniqueName("pipe");
-  const resultsDir = mkdtempSync(join(tmpdir(), "iris-int-"));
+  let stack: Stack;
   let base = "";
-  const procs: ServiceProcess[] = [];
+  let resultsDir = "";
 
   before(async () => {
-    const { redisUrl, rabbitUrl } = realServices();
-    const port = await freePort();
-    const env = {
-      RABBITMQ_URL: rabbitUrl,
-      REDIS_URL: redisUrl,
-      IRIS_NAMESPACE: ns,
-      RESULTS_DIR: resultsDir,
-      PORT: String(port),
-      HOST: "127.0.0.1",
-      WORKER_CONCURRENCY: "2",
-    };
-    procs.push(await startProcess("app/main.ts", env, { readyMsg: "web ready" }));
-    procs.push(await startProcess("tasks/main.ts", env, { readyMsg: "worker ready" }));
-    procs.push(await startProcess("tasks/main.ts", env, { readyMsg: "worker ready" }));
-    base = `http://127.0.0.1:${port}`;
+    stack = await startStack({ workers: 2, kind: "pipe", env: { WORKER_CONCURRENCY: "2" } });
+    ({ base, resultsDir } = stack);
   });
 
   after(async () => {
-    const codes = await Promise.all(procs.map((p) => p.stop("SIGTERM")));
+    const codes = await stack.stop();
     assert.deepEqual(codes, codes.map(() => 0), "every process exits 0 on SIGTERM");
-    await deleteQueues(`${ns}.jobs`);
   });
 
   const submit = async (fields: Record<string, string>) => {
@@ -111,9 +95,8 @@ describe("pipeline on RabbitMQ + Redis: web + 2 workers", () => {
     );
     const pdfs = readdirSync(resultsDir).filter((f) => f.endsWith(".pdf"));
     for (const id of ids) assert.equal(pdfs.filter((f) => f.includes(id)).length, 1);
-    const [, w1, w2] = procs;
-    const done = (p: ServiceProcess) => p.logs().filter((l) => l.msg === "job succeeded").length;
-    assert.ok(done(w1!) > 0 && done(w2!) > 0, `both workers worked (${done(w1!)}, ${done(w2!)})`);
+    const [w1, w2] = stack.workers.map((w) => succeededBy(w).length);
+    assert.ok(w1! > 0 && w2! > 0, `both workers worked (${w1}, ${w2})`);
   });
 
   it("answers 400 with the form for bad input, values kept", async () => {

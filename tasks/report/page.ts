@@ -1,0 +1,58 @@
+import type PDFDocument from "pdfkit";
+import { drawLabel, type Box } from "./charts.js";
+
+type Doc = typeof PDFDocument;
+
+// A4 in points. Every position is fixed: pages are laid out, never flowed, so nothing can spill.
+/** The page every report uses. */
+export const PAGE = { width: 595.28, height: 841.89, margin: 50 };
+export const LEFT = PAGE.margin;
+export const RIGHT = PAGE.width - PAGE.margin;
+export const CONTENT_WIDTH = RIGHT - LEFT;
+/** Where the training scatter plot sits, on the single report and on a batch's summary page. */
+export const SCATTER_BOX: Box = { x: LEFT, y: 304, width: CONTENT_WIDTH, height: 420 };
+export const MUTED = "#666666";
+/** Colour of hairlines and table rules. */
+export const RULE = "#CCCCCC";
+/** Author and creator in every report's metadata. */
+export const AUTHOR = "Iris Report Service";
+
+/** The report's title, then job id, creation date and model version under small captions, then a rule. */
+export function drawReportHeader(
+  doc: Doc,
+  title: string,
+  data: { jobid: string; createdAt: Date; modelVersion: string },
+): void {
+  drawLabel(doc, title, LEFT, PAGE.margin, { font: "Helvetica-Bold", size: 22 });
+  const fields: [string, string, number, number][] = [
+    ["JOB ID", data.jobid, LEFT, 220],
+    ["CREATED (UTC)", formatDate(data.createdAt), LEFT + 250, 140],
+    ["MODEL VERSION", data.modelVersion, LEFT + 400, CONTENT_WIDTH - 400],
+  ];
+  for (const [name, value, x, width] of fields) {
+    caption(doc, name, x, 86);
+    drawLabel(doc, value, x, 98, { size: 10, maxWidth: width });
+  }
+  rule(doc, 118);
+}
+
+/** A small grey capitals caption above a block. */
+export function caption(doc: Doc, text: string, x: number, y: number): void {
+  drawLabel(doc, text, x, y, { font: "Helvetica-Bold", size: 7.5, color: MUTED });
+}
+
+/** A hairline across the content width. */
+export function rule(doc: Doc, y: number): void {
+  doc.lineWidth(0.8).strokeColor(RULE).moveTo(LEFT, y).lineTo(RIGHT, y).stroke();
+}
+
+/** A measurement in cm with one or two decimals: 3 → "3.0", 5.85 → "5.85". */
+export function formatCm(value: number): string {
+  const fixed = value.toFixed(2);
+  return fixed.endsWith("0") ? value.toFixed(1) : fixed;
+}
+
+/** A UTC timestamp a person can read: "2025-06-01 14:03:22 UTC". */
+export function formatDate(date: Date): string {
+  return `${date.toISOString().slice(0, 19).replace("T", " ")} UTC`;
+}
