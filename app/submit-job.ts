@@ -88,12 +88,6 @@ export function createSubmitter(deps: SubmitDeps) {
   }
 }
 
-/** Submits one flower and resolves with the job id (the form's and the single-job path). */
-export function createJobSubmitter(deps: SubmitDeps): (input: Measurements) => Promise<string> {
-  const submit = createSubmitter(deps);
-  return async (input) => (await submit({ input })).jobid;
-}
-
 /** How long a broker-reported queue depth is trusted before asking again. */
 const DEPTH_MAX_AGE_MS = 250;
 

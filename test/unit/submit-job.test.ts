@@ -1,11 +1,18 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { createJobSubmitter } from "../../app/submit-job.js";
+import { createSubmitter, type SubmitDeps } from "../../app/submit-job.js";
+import type { Measurements } from "../../tasks/contract.js";
 import { QueueFullError, QueueUnavailableError } from "../../tasks/errors.js";
 import type { JobQueue } from "../../tasks/queue/types.js";
 import { createMemoryStore } from "../../tasks/store/memory.js";
 
 const input = { sepal_length: 5.1, sepal_width: 3.5, petal_length: 1.4, petal_width: 0.2 };
+
+/** The single-flower path the form uses: submit one input, get its id. */
+const createJobSubmitter = (deps: SubmitDeps) => {
+  const submit = createSubmitter(deps);
+  return async (m: Measurements) => (await submit({ input: m })).jobid;
+};
 
 function fakeQueue(publish: JobQueue["publish"], messages = 0): JobQueue {
   return { publish, stats: async () => ({ messages, consumers: 1 }), consume: async () => ({ stop: async () => {} }), close: async () => {} };
