@@ -3,12 +3,11 @@
 import { createShutdown } from "../tasks/lifecycle.js";
 import { createLogger, exitFatal } from "../tasks/logger.js";
 import { loadModel } from "../tasks/model/load.js";
-import { createReportFiles } from "../tasks/report/files.js";
 import { connectServices, memoryServices } from "../tasks/services.js";
 import { runWorker } from "../tasks/start-worker-process.js";
 import { loadAppConfigOrExit } from "./load-config.js";
-import { createAppMetrics } from "./metrics.js";
 import { startWeb } from "./start-web.js";
+import { webDeps } from "./web-deps.js";
 
 const config = loadAppConfigOrExit();
 const logger = createLogger({ level: config.LOG_LEVEL, name: "embedded" });
@@ -18,18 +17,10 @@ if (!distributed && (config.RABBITMQ_URL || config.REDIS_URL)) {
   exitFatal(logger, "set both RABBITMQ_URL and REDIS_URL, or neither for the embedded in-memory mode");
 }
 const services = distributed
-  ? await connectServices(config, logger, { name: `embedded-${process.pid}` })
+  ? await connectServices(config, logger, { name: `embedded-${process.pid}`, confirmTimeoutMs: 800 })
   : memoryServices(config);
 const worker = await runWorker({ config, services, model, logger });
-const web = await startWeb({
-  config,
-  queue: services.queue,
-  store: services.store,
-  model,
-  files: createReportFiles(config.RESULTS_DIR),
-  logger,
-  metrics: createAppMetrics({ queue: services.queue, jobs: services.jobMetrics, logger, processMetrics: true }),
-});
+const web = await startWeb(webDeps({ config, services, model, logger }));
 logger.info(
   { port: web.port, model: model.version, services: services.kind },
   distributed
