@@ -57,9 +57,12 @@ start_redis() {
 
 start_rabbit() {
   if port_open "$rabbit_port"; then log "rabbitmq already on :$rabbit_port"; return; fi
-  local dir="$state/rabbitmq"
+  # The Debian wrapper drops to the rabbitmq user, so its files must be that user's and every
+  # parent directory must let it through: a checkout under a private (0700) directory does not,
+  # so the broker's data lives under /var/tmp, fresh for each start.
+  local dir="/var/tmp/iris-test-rabbitmq-$rabbit_port"
+  rm -rf "$dir"
   mkdir -p "$dir"
-  # The Debian wrapper drops to the rabbitmq user, so its files must be that user's.
   id rabbitmq >/dev/null 2>&1 && chown -R rabbitmq:rabbitmq "$dir"
   export RABBITMQ_NODENAME="$rabbit_node" RABBITMQ_NODE_IP_ADDRESS=127.0.0.1 \
     RABBITMQ_NODE_PORT="$rabbit_port" RABBITMQ_DIST_PORT=$((rabbit_port + 20000)) \
@@ -71,7 +74,9 @@ start_rabbit() {
   echo "$rabbit_node" > "$state/rabbitmq.started"; started+=(rabbitmq)
   rabbitmq-server -detached >/dev/null 2>&1 || true
   if ! wait_port "$rabbit_port" 90; then
-    log "rabbitmq did not start"; cat "$dir"/log/*.log >&2 2>/dev/null || true; exit 1
+    log "rabbitmq did not start"; cat "$dir"/log/*.log >&2 2>/dev/null || true
+    stop_all "${started[@]}" # leave nothing behind that this call started
+    exit 1
   fi
   log "started rabbitmq $rabbit_node on :$rabbit_port"
 }
@@ -84,6 +89,7 @@ stop_all() { # [redis] [rabbitmq]: which to stop; default both
   fi
   if [[ " $which " == *" rabbitmq "* ]] && [ -f "$state/rabbitmq.started" ]; then
     rabbitmqctl -n "$(cat "$state/rabbitmq.started")" stop >/dev/null 2>&1 || true
+    rm -rf "/var/tmp/iris-test-rabbitmq-$rabbit_port"
     rm -f "$state/rabbitmq.started"; log "stopped rabbitmq"
   fi
 }

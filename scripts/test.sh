@@ -5,9 +5,12 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 TEST_STARTED=""
 trap 'bash scripts/test-services.sh down $TEST_STARTED' EXIT
+# Not a process substitution: if the services cannot start, the run stops here (up has already
+# stopped whatever it started).
+services="$(bash scripts/test-services.sh up)"
 while IFS='=' read -r key value; do
   export "TEST_$key=$value"
-done < <(bash scripts/test-services.sh up)
+done <<<"$services"
 # Only what this run started is stopped at the end; services that were already up stay up.
 [ -n "$TEST_STARTED" ] || trap - EXIT
 # Static checks first: types (strict) and lint (including the tasks/ → app/ import ban); then the
