@@ -4,7 +4,7 @@ import type { Model, Prediction } from "./model/load.js";
 import type { ReportFiles } from "./report/files.js";
 import { countBySpecies, renderBatchReport, type BatchReportData } from "./report/render-batch.js";
 import type { ReportData } from "./report/render.js";
-import type { JobRecord, JobStore, JobUpdate } from "./store/types.js";
+import type { JobStore, JobUpdate } from "./store/types.js";
 
 /** What processing one job needs, passed in so tests can swap any part. */
 export interface JobProcessorDeps {
@@ -16,6 +16,12 @@ export interface JobProcessorDeps {
   renderBatch?: (data: BatchReportData) => Promise<Buffer>;
   logger: Logger;
   now?: () => Date;
+}
+
+/** `work`, marked as handled until awaited, so an early rejection is not reported as unhandled. */
+function settled<T>(work: Promise<T>): Promise<T> {
+  work.catch(() => {});
+  return work;
 }
 
 /** A job's own end: it was finished or cancelled elsewhere, so this delivery stops quietly. */
@@ -45,11 +51,10 @@ export function createJobProcessor(deps: JobProcessorDeps): (msg: JobMessage, at
     const single = isBatchMessage(msg) ? null : msg;
 
     /** Applies stage updates in one round trip; false when the job was final (now or already). */
-    const advance = async (...updates: JobUpdate[]): Promise<JobRecord> => {
+    const advance = async (...updates: JobUpdate[]): Promise<void> => {
       const outcomes = await store.updateMany(msg.jobid, updates);
       if (outcomes.some((o) => !o?.applied)) throw new JobAlreadyFinal();
       for (const u of updates) log.info({ stage: u.stage, progress: u.progress }, "job stage");
-      return outcomes.at(-1)!.record;
     };
 
     // The opening stages go out together: a single flower is classified in microseconds, so it is
@@ -58,11 +63,24 @@ export function createJobProcessor(deps: JobProcessorDeps): (msg: JobMessage, at
     const prediction = single ? model.predict(single.input) : null;
     const opening = [stageUpdate("validating", { attempts: attempt }), stageUpdate("classifying")];
     if (!batch) opening.push(stageUpdate("rendering"));
+    const common = {
+      jobid: msg.jobid,
+      // The submission time is the job's created_at (the web writes both from one clock reading).
+      createdAt: new Date(msg.submitted_at),
+      modelVersion: model.version,
+      cvAccuracy: model.card.cv_accuracy,
+      cvFolds: model.card.cv_folds,
+      classes: model.classes,
+    };
 
     try {
-      let record: JobRecord;
+      // A single report is rendered while the opening stages' round trip is in flight: the
+      // stages reach Redis (and the user) in order all the same, and a job that turns out to
+      // be final already (a redelivery, a cancellation) only costs the discarded render.
+      const opened = settled(advance(...opening));
+      const speculative = single ? settled(render({ ...common, input: single.input, ...prediction! })) : null;
       try {
-        record = await advance(...opening);
+        await opened;
       } catch (err) {
         if (!(err instanceof JobAlreadyFinal)) throw err;
         const current = await store.get(msg.jobid);
@@ -85,16 +103,8 @@ export function createJobProcessor(deps: JobProcessorDeps): (msg: JobMessage, at
           created_at: msg.submitted_at,
           updated_at: now().toISOString(),
         });
-        record = await advance(...opening);
+        await advance(...opening);
       }
-      const common = {
-        jobid: msg.jobid,
-        createdAt: new Date(record.created_at),
-        modelVersion: model.version,
-        cvAccuracy: model.card.cv_accuracy,
-        cvFolds: model.card.cv_folds,
-        classes: model.classes,
-      };
       let pdf: Buffer;
       let final: JobUpdate;
       let rows: Array<{ input: Measurements } & Prediction> = [];
@@ -105,11 +115,24 @@ export function createJobProcessor(deps: JobProcessorDeps): (msg: JobMessage, at
         pdf = await renderBatch({ ...common, rows });
         final = { summary: countBySpecies(rows, model.classes) };
       } else {
-        pdf = await render({ ...common, input: single!.input, ...prediction! });
+        pdf = await speculative!;
         final = { result: prediction!.result, probabilities: prediction!.probabilities };
       }
-      await advance(stageUpdate("saving"));
-      const report = await files.write(msg.jobid, pdf);
+      // "saving" goes out while the file is written; the file is checked against it afterwards.
+      const saving = settled(advance(stageUpdate("saving")));
+      const written = settled(files.write(msg.jobid, pdf));
+      try {
+        await saving;
+      } catch (err) {
+        // Cancelled (or failed) while rendering: no report may stay behind for a job that has
+        // none. The file name is the job's own, so a SUCCESS elsewhere points at this very file.
+        if (err instanceof JobAlreadyFinal) {
+          const name = await written.catch(() => null);
+          if (name && (await store.get(msg.jobid))?.state !== "SUCCESS") await files.remove(name);
+        }
+        throw err;
+      }
+      const report = await written;
       if (batch) {
         await store.saveBatchResults(msg.jobid, {
           classes: model.classes,

@@ -7,27 +7,31 @@ import type { JobMessage } from "../../tasks/contract.js";
 import { createJobProcessor } from "../../tasks/process-job.js";
 import { createReportFiles } from "../../tasks/report/files.js";
 import { createMemoryStore } from "../../tasks/store/memory.js";
-import type { JobRecord } from "../../tasks/store/types.js";
+import type { JobRecord, JobStore } from "../../tasks/store/types.js";
 import { newRecord } from "../contract/job-store.contract.js";
 import { testModel } from "../helpers/memory-app.js";
+import { waitFor } from "../helpers/wait-for.js";
 import { silentLogger } from "../helpers/silent-logger.js";
 
-function setup(render = async () => Buffer.from("%PDF-1.7 fake")) {
+function setup(render: (store: JobStore) => Promise<Buffer> = async () => Buffer.from("%PDF-1.7 fake")) {
   const store = createMemoryStore({ ttlSeconds: 60 });
   const dir = mkdtempSync(join(tmpdir(), "iris-pj-"));
   const files = createReportFiles(dir);
-  let renders = 0;
+  let writes = 0;
   const processJob = createJobProcessor({
     store,
     model: testModel(),
-    files,
-    render: async () => {
-      renders++;
-      return render();
+    files: {
+      ...files,
+      write: (jobid, pdf) => {
+        writes++;
+        return files.write(jobid, pdf);
+      },
     },
+    render: () => render(store),
     logger: silentLogger,
   });
-  return { store, dir, processJob, renders: () => renders };
+  return { store, dir, processJob, writes: () => writes };
 }
 
 const message = (rec: JobRecord): JobMessage => ({ jobid: rec.jobid, input: rec.input!, submitted_at: rec.created_at });
@@ -59,8 +63,11 @@ describe("processJob", () => {
     const rec = newRecord();
     await t.store.create(rec);
     await t.processJob(message(rec), 1);
+    const seen: string[] = [];
+    await t.store.subscribe((r) => seen.push(r.stage));
     await t.processJob(message(rec), 2);
-    assert.equal(t.renders(), 1);
+    assert.equal(t.writes(), 1);
+    assert.deepEqual(seen, [], "no stage was published again");
     assert.equal((await t.store.get(rec.jobid))!.attempts, 1);
   });
 
@@ -78,7 +85,10 @@ describe("processJob", () => {
     await t.store.subscribe((r) => seen.push(r.progress));
     fail = false;
     await t.processJob(message(rec), 2);
-    assert.ok(seen.every((p) => p >= 0.6), `progress went back: ${seen}`);
+    assert.ok(
+      seen.every((p) => p >= 0.6),
+      `progress went back: ${seen}`,
+    );
     assert.equal((await t.store.get(rec.jobid))!.state, "SUCCESS");
   });
 
@@ -88,8 +98,29 @@ describe("processJob", () => {
     await t.store.create(rec);
     await t.store.update(rec.jobid, { state: "REVOKED", stage: "cancelled", progress: 1 });
     await t.processJob(message(rec), 1);
-    assert.equal(t.renders(), 0);
+    assert.equal(t.writes(), 0);
+    assert.deepEqual(readdirSync(t.dir), []);
     assert.equal((await t.store.get(rec.jobid))!.state, "REVOKED");
+  });
+
+  it("a job cancelled while its report renders leaves no report behind", async () => {
+    const t = setup(async (store) => {
+      // The render overlaps the opening stages' round trip: cancel once they are in.
+      await waitFor(async () => (await store.get(rec.jobid))?.stage === "rendering", {
+        timeoutMs: 2000,
+        what: "rendering",
+      });
+      await store.update(rec.jobid, { state: "REVOKED", stage: "cancelled", progress: 1 });
+      return Buffer.from("%PDF-1.7 fake");
+    });
+    const rec = newRecord();
+    await t.store.create(rec);
+    await t.processJob(message(rec), 1);
+    const final = (await t.store.get(rec.jobid))!;
+    assert.equal(final.state, "REVOKED");
+    assert.equal(final.report, undefined);
+    assert.equal(t.writes(), 1, "the report was written before the cancellation was seen");
+    assert.deepEqual(readdirSync(t.dir), [], "the report written meanwhile was removed");
   });
 
   it("rebuilds a lost state from the message and completes", async () => {
