@@ -1,5 +1,5 @@
 import { FEATURES, isBatchMessage, STAGES, type JobMessage, type Measurements } from "./contract.js";
-import type { Logger } from "./logger.js";
+import { fixedFieldsLogger, type Logger } from "./logger.js";
 import type { Model, Prediction } from "./model/load.js";
 import type { ReportFiles } from "./report/files.js";
 import { countBySpecies, renderBatchReport, type BatchReportData } from "./report/render-batch.js";
@@ -32,7 +32,9 @@ class JobAlreadyFinal extends Error {}
  * retried; it returns normally when the job is done (now or before: redelivery is idempotent).
  */
 export function createJobProcessor(deps: JobProcessorDeps): (msg: JobMessage, attempt: number) => Promise<void> {
-  const { store, model, files, render, logger } = deps;
+  const { store, model, files, render } = deps;
+  // Every line here has fixed fields (job id, attempt, stage, state): no redaction needed.
+  const logger = fixedFieldsLogger(deps.logger);
   const renderBatch = deps.renderBatch ?? renderBatchReport;
   const now = deps.now ?? (() => new Date());
 

@@ -1,5 +1,5 @@
 import type { Context, Next } from "koa";
-import type { Logger } from "../../tasks/logger.js";
+import { fixedFieldsLogger, type Logger } from "../../tasks/logger.js";
 
 /** Probe and scrape endpoints, hit every few seconds by machines: logged at debug, not info. */
 const QUIET_PATHS = new Set(["/healthz", "/readyz", "/metrics"]);
@@ -9,6 +9,7 @@ const QUIET_PATHS = new Set(["/healthz", "/readyz", "/metrics"]);
  * hold ids and, for the dashboard, possibly a token); so are headers.
  */
 export function requestLog(opts: { logger: Logger }) {
+  const logger = fixedFieldsLogger(opts.logger);
   return async function logRequest(ctx: Context, next: Next) {
     const started = process.hrtime.bigint();
     try {
@@ -16,7 +17,7 @@ export function requestLog(opts: { logger: Logger }) {
     } finally {
       const ms = Number(process.hrtime.bigint() - started) / 1e6;
       const level = QUIET_PATHS.has(ctx.path) && ctx.status < 400 ? "debug" : "info";
-      opts.logger[level](
+      logger[level](
         { method: ctx.method, path: ctx.path, status: ctx.status, ms: Math.round(ms * 100) / 100 },
         "request",
       );

