@@ -6,7 +6,16 @@ export type { Logger };
  * Keys whose values never reach a log line, top level or one object down. Defence in depth:
  * callers log `redactUrl(url)` and never log tokens or headers in the first place.
  */
-const REDACT_KEYS = ["password", "token", "authorization", "cookie", "x-api-token", "RABBITMQ_URL", "REDIS_URL", "API_TOKENS"];
+const REDACT_KEYS = [
+  "password",
+  "token",
+  "authorization",
+  "cookie",
+  "x-api-token",
+  "RABBITMQ_URL",
+  "REDIS_URL",
+  "API_TOKENS",
+];
 
 /**
  * JSON-lines logger to stdout; secrets in URLs are redacted by the caller via `redactUrl`.

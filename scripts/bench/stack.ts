@@ -3,7 +3,7 @@ import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import { mkdirSync, mkdtempSync, openSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { compiledEntry } from "../../test/helpers/entry.js";
+import { compiledEntry, RUNTIME_FLAGS } from "../../test/helpers/entry.js";
 import { freePort } from "../../test/helpers/processes.js";
 import { waitFor } from "../../test/helpers/wait-for.js";
 
@@ -13,7 +13,12 @@ export function acquireServices(): { redisUrl: string; rabbitUrl: string; releas
     return { redisUrl: process.env.REDIS_URL, rabbitUrl: process.env.RABBITMQ_URL, release() {} };
   }
   const out = execFileSync("bash", ["scripts/test-services.sh", "up"], { encoding: "utf8" });
-  const vars = Object.fromEntries(out.trim().split("\n").map((l) => l.split(/=(.*)/s).slice(0, 2)));
+  const vars = Object.fromEntries(
+    out
+      .trim()
+      .split("\n")
+      .map((l) => l.split(/=(.*)/s).slice(0, 2)),
+  );
   const started = (vars.STARTED ?? "").split(" ").filter(Boolean);
   return {
     redisUrl: vars.REDIS_URL!,
@@ -44,12 +49,15 @@ async function start(entry: string, env: Record<string, string>, logDir: string,
   const fd = openSync(log, "w");
   // BENCH_NODE_ARGS, e.g. "--cpu-prof --cpu-prof-dir=bench-results/prof", profiles the services.
   const nodeArgs = (process.env.BENCH_NODE_ARGS ?? "").split(" ").filter(Boolean);
-  const child = spawn(process.execPath, [...nodeArgs, compiledEntry(entry)], {
+  const child = spawn(process.execPath, [...RUNTIME_FLAGS, ...nodeArgs, compiledEntry(entry)], {
     env: { ...process.env, ...env },
     stdio: ["ignore", fd, fd],
   });
   const exited = new Promise<void>((r) => child.once("exit", () => r()));
-  await waitFor(() => readFileSync(log, "utf8").includes(`"msg":"${ready}"`), { timeoutMs: 30_000, what: `${entry} ready` });
+  await waitFor(() => readFileSync(log, "utf8").includes(`"msg":"${ready}"`), {
+    timeoutMs: 30_000,
+    what: `${entry} ready`,
+  });
   return {
     child,
     log,
@@ -83,7 +91,9 @@ export async function startBenchStack(opts: {
     ...opts.env,
   };
   const web = await start("app/main.ts", env, logDir, "web ready");
-  const workers = await Promise.all(Array.from({ length: opts.workers }, () => start("tasks/main.ts", env, logDir, "worker ready")));
+  const workers = await Promise.all(
+    Array.from({ length: opts.workers }, () => start("tasks/main.ts", env, logDir, "worker ready")),
+  );
   return {
     ns,
     base: `http://127.0.0.1:${port}`,

@@ -5,7 +5,8 @@ import { acquireServices, startBareKoa, startBenchStack } from "./stack.js";
 const services = acquireServices();
 const stack = await startBenchStack({ ...services, workers: 0 });
 const bare = await startBareKoa();
-const rps = async (url: string) => (await autocannon({ url, connections: 32, duration: Number(process.env.SECONDS ?? 4) })).requests.average;
+const rps = async (url: string) =>
+  (await autocannon({ url, connections: 32, duration: Number(process.env.SECONDS ?? 4) })).requests.average;
 const predict = `${stack.base}/predict?sepal_length=6.7&sepal_width=3.0&petal_length=5.8&petal_width=2.2`;
 for (let i = 0; i < Number(process.env.ROUNDS ?? 2); i++) {
   const b = await rps(bare.url);

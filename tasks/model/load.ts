@@ -115,7 +115,9 @@ function compileForest(saved: SavedForest): FlatTree[] {
     tree.threshold = Float64Array.from(nodes, (node) => node.splitValue ?? 0);
     tree.left = Int32Array.from(links, ([l]) => l);
     tree.right = Int32Array.from(links, ([, r]) => r);
-    tree.leafClass = Uint8Array.from(nodes, (node, n) => (links[n]![0] >= 0 ? 0 : firstMaxIndex(node.distribution![0]!)));
+    tree.leafClass = Uint8Array.from(nodes, (node, n) =>
+      links[n]![0] >= 0 ? 0 : firstMaxIndex(node.distribution![0]!),
+    );
     return tree;
   });
 }

@@ -8,6 +8,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, it } from "node:test";
 import { parse } from "yaml";
+import { RUNTIME_FLAGS } from "../helpers/entry.js";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 const read = (f: string) => readFileSync(join(ROOT, f), "utf8");
@@ -181,9 +182,14 @@ describe("Dockerfile", () => {
 
   it("runs the compiled JavaScript CI tests, with no TypeScript tooling at run time", () => {
     const pkg = JSON.parse(read("package.json")) as { dependencies: Record<string, string> };
-    assert.equal(scripts.web, "node dist/app/main.js");
-    assert.equal(scripts.worker, "node dist/tasks/main.js");
-    assert.ok(!pkg.dependencies.tsx && !pkg.dependencies.typescript, "no compiler or loader in production dependencies");
+    assert.equal(scripts.web, `node ${RUNTIME_FLAGS.join(" ")} dist/app/main.js`);
+    assert.equal(scripts.worker, `node ${RUNTIME_FLAGS.join(" ")} dist/tasks/main.js`);
+    assert.match(scripts.start!, new RegExp(`node ${RUNTIME_FLAGS.join(" ")} dist/app/embedded.js$`));
+    assert.match(read("scripts/dev-stack.sh"), new RegExp(`^node_flags=\\(${RUNTIME_FLAGS.join(" ")}\\)$`, "m"));
+    assert.ok(
+      !pkg.dependencies.tsx && !pkg.dependencies.typescript,
+      "no compiler or loader in production dependencies",
+    );
     assert.match(dockerfile, /RUN npm run typecheck && npm run build/);
   });
 

@@ -8,6 +8,7 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { after, before, describe, it } from "node:test";
+import { RUNTIME_FLAGS } from "../helpers/entry.js";
 import { freePort, startProcess, type ServiceProcess } from "../helpers/processes.js";
 import { deleteQueues, realServices, uniqueName } from "../helpers/services.js";
 import { waitFor } from "../helpers/wait-for.js";
@@ -68,8 +69,9 @@ describe("the image's runtime stage, without Docker", () => {
       PORT: String(webPort),
       HOST: "127.0.0.1",
     };
-    assert.deepEqual(cmd, ["node", "dist/app/main.js"]);
-    procs.push(await startProcess(cmd[1]!, env, { readyMsg: "web ready", cwd: app, timeoutMs: 30_000 }));
+    // startProcess runs `node <RUNTIME_FLAGS> entry`: the image's very command.
+    assert.deepEqual(cmd, ["node", ...RUNTIME_FLAGS, "dist/app/main.js"]);
+    procs.push(await startProcess(cmd.at(-1)!, env, { readyMsg: "web ready", cwd: app, timeoutMs: 30_000 }));
   });
 
   after(async () => {

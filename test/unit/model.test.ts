@@ -13,13 +13,27 @@ describe("model", () => {
   const artifact = JSON.parse(readFileSync(MODEL_PATH, "utf8"));
 
   it("classifies typical setosa, versicolor and virginica samples", () => {
-    assert.equal(model.predict({ sepal_length: 5.1, sepal_width: 3.5, petal_length: 1.4, petal_width: 0.2 }).result, "setosa");
-    assert.equal(model.predict({ sepal_length: 6.0, sepal_width: 2.9, petal_length: 4.5, petal_width: 1.5 }).result, "versicolor");
-    assert.equal(model.predict({ sepal_length: 6.7, sepal_width: 3.0, petal_length: 5.8, petal_width: 2.2 }).result, "virginica");
+    assert.equal(
+      model.predict({ sepal_length: 5.1, sepal_width: 3.5, petal_length: 1.4, petal_width: 0.2 }).result,
+      "setosa",
+    );
+    assert.equal(
+      model.predict({ sepal_length: 6.0, sepal_width: 2.9, petal_length: 4.5, petal_width: 1.5 }).result,
+      "versicolor",
+    );
+    assert.equal(
+      model.predict({ sepal_length: 6.7, sepal_width: 3.0, petal_length: 5.8, petal_width: 2.2 }).result,
+      "virginica",
+    );
   });
 
   it("gives probabilities over the three classes that sum to 1", () => {
-    const { probabilities } = model.predict({ sepal_length: 6.3, sepal_width: 2.8, petal_length: 5.0, petal_width: 1.7 });
+    const { probabilities } = model.predict({
+      sepal_length: 6.3,
+      sepal_width: 2.8,
+      petal_length: 5.0,
+      petal_width: 1.7,
+    });
     assert.deepEqual(Object.keys(probabilities).sort(), ["setosa", "versicolor", "virginica"]);
     const sum = Object.values(probabilities).reduce((a, b) => a + b, 0);
     assert.ok(Math.abs(sum - 1) < 1e-9, `sum ${sum}`);
@@ -46,7 +60,10 @@ describe("model", () => {
       { sepal_length: 5.1, sepal_width: 3.5, petal_length: 1.4, petal_width: 0.2 },
       { sepal_length: 6.7, sepal_width: 3.0, petal_length: 5.8, petal_width: 2.2 },
     ];
-    assert.deepEqual(model.predictMany(rows), rows.map((r) => model.predict(r)));
+    assert.deepEqual(
+      model.predictMany(rows),
+      rows.map((r) => model.predict(r)),
+    );
   });
 
   it("predicts exactly what ml-random-forest predicts, on the training set and on random and boundary rows", () => {
@@ -57,7 +74,9 @@ describe("model", () => {
     let seed = 20261122;
     const next = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31) * 9;
     for (let i = 0; i < 3000; i++) rows.push([next(), next() / 2, next(), next() / 3]);
-    const splits: number[] = JSON.stringify(artifact.model).match(/"splitValue":[-\d.e]+/g)!.map((m) => Number(m.split(":")[1]));
+    const splits: number[] = JSON.stringify(artifact.model)
+      .match(/"splitValue":[-\d.e]+/g)!
+      .map((m) => Number(m.split(":")[1]));
     for (const v of splits) for (let f = 0; f < 4; f++) rows.push(FEATURES.map((_, i) => (i === f ? v : 3)));
     const votes = library.predictionValues(rows);
     const classes: string[] = artifact.classes;
@@ -67,7 +86,11 @@ describe("model", () => {
       const best = counts.indexOf(Math.max(...counts));
       const ours = model.predict(Object.fromEntries(FEATURES.map((f, j) => [f, row[j]!])) as never);
       assert.equal(ours.result, classes[best], `row ${row}`);
-      assert.deepEqual(Object.values(ours.probabilities), counts.map((c) => c / votes.columns), `row ${row}`);
+      assert.deepEqual(
+        Object.values(ours.probabilities),
+        counts.map((c) => c / votes.columns),
+        `row ${row}`,
+      );
     });
   });
 });
