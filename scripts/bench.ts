@@ -15,7 +15,8 @@ const SYNC_SECONDS = Number(process.env.BENCH_SYNC_SECONDS ?? 5);
 
 async function reqPerSec(url: string): Promise<number> {
   const result = await autocannon({ url, connections: 32, pipelining: 1, duration: SYNC_SECONDS });
-  if (result.non2xx || result.errors) throw new Error(`autocannon: ${result.non2xx} non-2xx, ${result.errors} errors on ${url}`);
+  if (result.non2xx || result.errors)
+    throw new Error(`autocannon: ${result.non2xx} non-2xx, ${result.errors} errors on ${url}`);
   return result.requests.average;
 }
 
@@ -32,14 +33,26 @@ try {
       const stack = await startBenchStack({ ...services, workers: w });
       try {
         await runLoad({ base: stack.base, redisUrl: services.redisUrl, ns: stack.ns, total: 100, inFlight: IN_FLIGHT }); // warm-up
-        const load = await runLoad({ base: stack.base, redisUrl: services.redisUrl, ns: stack.ns, total: JOBS, inFlight: IN_FLIGHT });
+        const load = await runLoad({
+          base: stack.base,
+          redisUrl: services.redisUrl,
+          ns: stack.ns,
+          total: JOBS,
+          inFlight: IN_FLIGHT,
+        });
         r[`w${w}_jobs_per_s`] = load.jobsPerSec;
         r[`w${w}_failed`] = load.failed + (load.jobs - load.succeeded - load.failed);
         r[`w${w}_p50_ms_at_${IN_FLIGHT}`] = percentile(load.latencyMs, 50);
         r[`w${w}_p95_ms_at_${IN_FLIGHT}`] = percentile(load.latencyMs, 95);
         r[`w${w}_p99_ms_at_${IN_FLIGHT}`] = percentile(load.latencyMs, 99);
         if (w === 2) {
-          const single = await runLoad({ base: stack.base, redisUrl: services.redisUrl, ns: stack.ns, total: 300, inFlight: 1 });
+          const single = await runLoad({
+            base: stack.base,
+            redisUrl: services.redisUrl,
+            ns: stack.ns,
+            total: 300,
+            inFlight: 1,
+          });
           r.w2_failed += single.failed;
           r.p50_ms_at_1 = percentile(single.latencyMs, 50);
           r.p95_ms_at_1 = percentile(single.latencyMs, 95);
@@ -62,6 +75,7 @@ try {
           r.web_peak_rss_mb = mem[0]!.peakMb;
           stack.workers.forEach((_, i) => (r[`worker${i + 1}_peak_rss_mb`] = mem[i + 1]!.peakMb));
           r.web_plus_2_workers_rss_mb_at_end = mem.reduce((a, m) => a + m.rssMb, 0);
+          r.web_plus_2_workers_pss_mb_at_end = mem.reduce((a, m) => a + m.pssMb, 0);
         }
       } finally {
         await stack.stop();
@@ -83,15 +97,23 @@ const ratios = {
   "(d) socket event p95 at 1 in flight, ms (≤ 5)": med.socket_p95_ms_at_1!,
   [`(d) socket event p95 at ${IN_FLIGHT} in flight, ms (≤ 5)`]: med[`socket_p95_ms_at_${IN_FLIGHT}`]!,
   "(e) web + 2 workers RSS at end, MB (≤ 230)": med.web_plus_2_workers_rss_mb_at_end!,
-  "(f) failed or lost jobs, all runs (= 0)": reps.reduce((a, r) => a + WORKERS.reduce((b, w) => b + (r[`w${w}_failed`] ?? 0), 0), 0),
+  "(f) failed or lost jobs, all runs (= 0)": reps.reduce(
+    (a, r) => a + WORKERS.reduce((b, w) => b + (r[`w${w}_failed`] ?? 0), 0),
+    0,
+  ),
 };
 const fmt = (v: number) => (Number.isInteger(v) ? String(v) : v.toFixed(v < 10 ? 2 : 1));
-console.log(`\nIris Report Service benchmark — ${cpus().length} cores, ${REPS} repetitions, ${JOBS} jobs at ${IN_FLIGHT} in flight\n`);
+console.log(
+  `\nIris Report Service benchmark — ${cpus().length} cores, ${REPS} repetitions, ${JOBS} jobs at ${IN_FLIGHT} in flight\n`,
+);
 console.log("| measure | median | runs |\n| --- | ---: | --- |");
 for (const k of keys) console.log(`| ${k} | ${fmt(med[k]!)} | ${reps.map((r) => fmt(r[k]!)).join(", ")} |`);
 console.log("\n| target | value |\n| --- | ---: |");
 for (const [k, v] of Object.entries(ratios)) console.log(`| ${k} | ${fmt(v)} |`);
 mkdirSync("bench-results", { recursive: true });
 const file = `bench-results/bench-${new Date().toISOString().replace(/[:.]/g, "-")}.json`;
-writeFileSync(file, JSON.stringify({ reps, medians: med, ratios, config: { REPS, JOBS, WORKERS, IN_FLIGHT } }, null, 2));
+writeFileSync(
+  file,
+  JSON.stringify({ reps, medians: med, ratios, config: { REPS, JOBS, WORKERS, IN_FLIGHT } }, null, 2),
+);
 console.log(`\nraw figures: ${file}`);

@@ -5,6 +5,7 @@ import { createShutdown } from "./lifecycle.js";
 import { createLogger, exitFatal } from "./logger.js";
 import { loadModel } from "./model/load.js";
 import { connectServices } from "./services.js";
+import { lowerPriority } from "./priority.js";
 import { runWorker } from "./start-worker-process.js";
 
 const config = (() => {
@@ -19,12 +20,13 @@ const logger = createLogger({ level: config.LOG_LEVEL, name: "worker" });
 if (!config.RABBITMQ_URL || !config.REDIS_URL) {
   exitFatal(logger, "the worker needs RABBITMQ_URL and REDIS_URL (use `npm start` for the embedded mode)");
 }
+lowerPriority(config.WORKER_NICE, logger);
 const model = loadModel();
 const services = await connectServices(config, logger, { name: `worker-${process.pid}` });
 const worker = await runWorker({ config, services, model, logger });
 const health = config.WORKER_HEALTH_PORT ? await startHealthServer({ port: config.WORKER_HEALTH_PORT, logger }) : null;
 logger.info(
-  { concurrency: config.WORKER_CONCURRENCY, model: model.version, pid: process.pid },
+  { concurrency: config.WORKER_CONCURRENCY, model: model.version, pid: process.pid, nice: config.WORKER_NICE },
   "worker ready",
 );
 createShutdown({ logger, timeoutMs: 30_000 })

@@ -33,15 +33,19 @@ export function acquireServices(): { redisUrl: string; rabbitUrl: string; releas
 export interface BenchProcess {
   child: ChildProcess;
   log: string;
-  /** Peak (VmHWM) and current (VmRSS) resident memory in MB. */
-  memory(): { peakMb: number; rssMb: number };
+  /**
+   * Peak (VmHWM) and current (VmRSS) resident memory in MB, and the current proportional set
+   * size (PSS: pages shared with other processes, such as the node binary's, divided among them).
+   */
+  memory(): { peakMb: number; rssMb: number; pssMb: number };
   stop(): Promise<void>;
 }
 
 function memoryOf(pid: number) {
   const status = readFileSync(`/proc/${pid}/status`, "utf8");
   const kb = (key: string) => Number(new RegExp(`${key}:\\s+(\\d+)`).exec(status)?.[1] ?? 0);
-  return { peakMb: kb("VmHWM") / 1024, rssMb: kb("VmRSS") / 1024 };
+  const pss = Number(/^Pss:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/smaps_rollup`, "utf8"))?.[1] ?? 0);
+  return { peakMb: kb("VmHWM") / 1024, rssMb: kb("VmRSS") / 1024, pssMb: pss / 1024 };
 }
 
 async function start(entry: string, env: Record<string, string>, logDir: string, ready: string): Promise<BenchProcess> {

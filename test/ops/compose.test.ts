@@ -95,6 +95,11 @@ describe("docker-compose.yml", () => {
     }
   });
 
+  it("workers yield the CPU to the web between containers, as WORKER_NICE does within one host", () => {
+    const shares = (s: typeof web) => (s as { cpu_shares?: number }).cpu_shares ?? 1024;
+    assert.ok(shares(worker) < shares(web), `worker ${shares(worker)} against web ${shares(web)}`);
+  });
+
   it("the commands are the npm scripts CI runs", () => {
     assert.equal(web!.command!.join(" "), scripts.web);
     assert.equal(worker!.command!.join(" "), scripts.worker);

@@ -15,27 +15,36 @@ describe("configuration", () => {
     assert.equal(c.DASHBOARD, false);
     assert.equal(c.IRIS_NAMESPACE, "iris");
     assert.equal(c.RABBITMQ_URL, undefined);
+    assert.equal(loadConfig({}).WORKER_NICE, 5);
     assert.ok(Object.isFrozen(c));
   });
 
   it("names the bad variable and what it expects", () => {
-    assert.throws(() => loadAppConfig({ PORT: "eighty" }), (err: Error) => {
-      assert.ok(err instanceof ConfigError);
-      assert.match(err.message, /PORT: must be a port number/);
-      return true;
-    });
+    assert.throws(
+      () => loadAppConfig({ PORT: "eighty" }),
+      (err: Error) => {
+        assert.ok(err instanceof ConfigError);
+        assert.match(err.message, /PORT: must be a port number/);
+        return true;
+      },
+    );
     assert.throws(() => loadConfig({ RABBITMQ_URL: "http://x" }), /RABBITMQ_URL: must be a RabbitMQ URL/);
     assert.throws(() => loadConfig({ REDIS_URL: "localhost:6379" }), /REDIS_URL: must be a Redis URL/);
     assert.throws(() => loadConfig({ WORKER_CONCURRENCY: "0" }), /WORKER_CONCURRENCY/);
+    assert.throws(() => loadConfig({ WORKER_NICE: "20" }), /WORKER_NICE: must be a whole number from 0 to 19/);
+    assert.throws(() => loadConfig({ WORKER_NICE: "-5" }), /WORKER_NICE: must be a whole number from 0 to 19/);
     assert.throws(() => loadAppConfig({ TRUST_PROXY: "yes" }), /TRUST_PROXY: must be 0 or 1/);
   });
 
   it("lists every bad variable at once", () => {
-    assert.throws(() => loadAppConfig({ PORT: "0", LOG_LEVEL: "loud" }), (err: Error) => {
-      assert.match(err.message, /PORT/);
-      assert.match(err.message, /LOG_LEVEL/);
-      return true;
-    });
+    assert.throws(
+      () => loadAppConfig({ PORT: "0", LOG_LEVEL: "loud" }),
+      (err: Error) => {
+        assert.match(err.message, /PORT/);
+        assert.match(err.message, /LOG_LEVEL/);
+        return true;
+      },
+    );
   });
 
   it("parses API_TOKENS into a list", () => {
