@@ -29,8 +29,12 @@ export const taskConfigShape = {
   RESULTS_DIR: z.string().min(1, "must be a directory path").default("results_data"),
   /** How long a job's state and PDF are kept, in seconds (24 h). */
   RESULT_TTL_SECONDS: positiveInt("a whole number of seconds greater than 0").default(86400),
-  /** Jobs one worker process handles at once (also its prefetch). */
-  WORKER_CONCURRENCY: positiveInt("a whole number greater than 0").default(2),
+  /**
+   * Jobs one worker process handles at once (also its prefetch). A job's CPU work is under a
+   * millisecond, and its Redis round trips and fsync are waits: 4 overlap them (2 workers at 32
+   * jobs in flight: ~290 → ~320 jobs/s against 2; 8 added little more; BENCHMARKS.md).
+   */
+  WORKER_CONCURRENCY: positiveInt("a whole number greater than 0").default(4),
   /** Deliveries of one job before it is failed and dead-lettered. */
   JOB_MAX_ATTEMPTS: positiveInt("a whole number greater than 0").default(3),
   /**

@@ -1,4 +1,4 @@
-// Latency at 1 in flight, with the workers' own time per job (from their "job succeeded" log lines).
+// Latency at IN_FLIGHT (1) jobs in flight, where the time goes, and the workers' own time per job (from their "job succeeded" log lines).
 import { readFileSync } from "node:fs";
 import { acquireServices, startBenchStack } from "./stack.js";
 import { percentile, runLoad } from "./client.js";
@@ -10,7 +10,7 @@ const r = await runLoad({
   redisUrl: services.redisUrl,
   ns: stack.ns,
   total: Number(process.env.N ?? 300),
-  inFlight: 1,
+  inFlight: Number(process.env.IN_FLIGHT ?? 1),
 });
 await stack.stop();
 const workerMs = stack.workers
