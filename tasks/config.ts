@@ -58,16 +58,17 @@ export const taskConfigShape = {
   /**
    * Worker only: the worker's scheduling niceness (0 = the web's, 19 = lowest). Above 0, a web
    * process on the same host goes first when the CPU is saturated, so progress events, pages and
-   * admission control stay prompt while workers take the rest: at 32 jobs in flight on 2 cores,
-   * socket event p95 ~8.5 → ~4 ms for ~5–10% fewer jobs/s (BENCHMARKS.md). Raising one's own
-   * niceness needs no privilege.
+   * admission control stay prompt while workers take the rest (a web process is one thread, so
+   * it can never take more than one core from them). At 32 jobs in flight on 2 cores: socket
+   * event p95 ~10–12 ms at 0, ~5 ms at 5, ~3.5 ms at 10, for ~3% fewer jobs/s per step
+   * (BENCHMARKS.md). Raising one's own niceness needs no privilege.
    */
   WORKER_NICE: z.coerce
     .number({ error: "must be a whole number from 0 to 19" })
     .int("must be a whole number from 0 to 19")
     .min(0, "must be a whole number from 0 to 19")
     .max(19, "must be a whole number from 0 to 19")
-    .default(5),
+    .default(10),
   /** pino level. */
   LOG_LEVEL: z
     .enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"], {

@@ -1,4 +1,4 @@
-// A worker lowers its own scheduling priority (WORKER_NICE, default 5) so a web process on the
+// A worker lowers its own scheduling priority (WORKER_NICE, default 10) so a web process on the
 // same host goes first when the CPU is saturated; the web keeps the default.
 import assert from "node:assert/strict";
 import { mkdtempSync, readFileSync } from "node:fs";
@@ -42,12 +42,12 @@ describe("worker scheduling priority", () => {
     );
   });
 
-  it("a worker runs at niceness 5 by default, and says so; the web keeps its own", async () => {
+  it("a worker runs at niceness 10 by default, and says so; the web keeps its own", async () => {
     const web = await startProcess("app/main.ts", env, { readyMsg: "web ready" });
     const worker = await startProcess("tasks/main.ts", env, { readyMsg: "worker ready" });
     procs.push(web, worker);
-    assert.equal(niceOf(worker.child.pid!), Math.max(5, inherited));
-    assert.equal(worker.logs().find((l) => l.msg === "worker ready")!.nice, 5);
+    assert.equal(niceOf(worker.child.pid!), Math.max(10, inherited));
+    assert.equal(worker.logs().find((l) => l.msg === "worker ready")!.nice, 10);
     assert.equal(niceOf(web.child.pid!), inherited);
   });
 

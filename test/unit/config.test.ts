@@ -15,7 +15,7 @@ describe("configuration", () => {
     assert.equal(c.DASHBOARD, false);
     assert.equal(c.IRIS_NAMESPACE, "iris");
     assert.equal(c.RABBITMQ_URL, undefined);
-    assert.equal(loadConfig({}).WORKER_NICE, 5);
+    assert.equal(loadConfig({}).WORKER_NICE, 10);
     assert.ok(Object.isFrozen(c));
   });
 
