@@ -11,8 +11,9 @@
 set -euo pipefail
 dir="$(realpath -m "${DEV_STACK_DIR:-$(dirname "$0")/../.dev-stack}")"
 cd "$(dirname "$0")/.."
-# The Node options of `npm run web` / `npm run worker` (see BENCHMARKS.md: memory).
-node_flags=(--max-semi-space-size=4 --v8-pool-size=1)
+# The Node options of `npm run web` and `npm run worker` (see BENCHMARKS.md: memory).
+web_flags=(--v8-pool-size=1)
+worker_flags=(--max-semi-space-size=4 --v8-pool-size=1)
 web_entry="dist/app/main.js"
 worker_entry="dist/tasks/main.js"
 
@@ -36,7 +37,9 @@ start() { # name entry [VAR=value…]: starts `node entry` in the background
   local name="$1" entry="$2"
   shift 2
   # nohup + own log file: the process outlives this script and its terminal.
-  env "$@" nohup node "${node_flags[@]}" "$entry" >>"$dir/logs/$name.log" 2>&1 </dev/null &
+  local flags=("${worker_flags[@]}")
+  [ "$entry" = "$web_entry" ] && flags=("${web_flags[@]}")
+  env "$@" nohup node "${flags[@]}" "$entry" >>"$dir/logs/$name.log" 2>&1 </dev/null &
   echo $! >"$dir/$name.pid"
   log "started $name (pid $!), log: $dir/logs/$name.log"
 }

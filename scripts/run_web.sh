@@ -2,4 +2,4 @@
 # The web process on RabbitMQ + Redis (needs RABBITMQ_URL and REDIS_URL).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-exec node --max-semi-space-size=4 --v8-pool-size=1 dist/app/main.js
+exec node --v8-pool-size=1 dist/app/main.js

@@ -3,7 +3,7 @@ import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import { mkdirSync, mkdtempSync, openSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { compiledEntry, RUNTIME_FLAGS } from "../../test/helpers/entry.js";
+import { compiledEntry, runtimeFlags } from "../../test/helpers/entry.js";
 import { freePort } from "../../test/helpers/processes.js";
 import { waitFor } from "../../test/helpers/wait-for.js";
 
@@ -53,7 +53,7 @@ async function start(entry: string, env: Record<string, string>, logDir: string,
   const fd = openSync(log, "w");
   // BENCH_NODE_ARGS, e.g. "--cpu-prof --cpu-prof-dir=bench-results/prof", profiles the services.
   const nodeArgs = (process.env.BENCH_NODE_ARGS ?? "").split(" ").filter(Boolean);
-  const child = spawn(process.execPath, [...RUNTIME_FLAGS, ...nodeArgs, compiledEntry(entry)], {
+  const child = spawn(process.execPath, [...runtimeFlags(entry), ...nodeArgs, compiledEntry(entry)], {
     env: { ...process.env, ...env },
     stdio: ["ignore", fd, fd],
   });

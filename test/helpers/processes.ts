@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { createServer } from "node:net";
 import { fileURLToPath } from "node:url";
-import { compiledEntry, RUNTIME_FLAGS } from "./entry.js";
+import { compiledEntry, runtimeFlags } from "./entry.js";
 import { waitFor } from "./wait-for.js";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
@@ -32,7 +32,7 @@ export async function startProcess(
   env: Record<string, string>,
   opts: { readyMsg: string; timeoutMs?: number; cwd?: string },
 ): Promise<ServiceProcess> {
-  const child = spawn(process.execPath, [...RUNTIME_FLAGS, compiledEntry(entry)], {
+  const child = spawn(process.execPath, [...runtimeFlags(entry), compiledEntry(entry)], {
     cwd: opts.cwd ?? ROOT,
     env: { ...process.env, LOG_LEVEL: "info", ...env },
     stdio: ["ignore", "pipe", "pipe"],

@@ -187,10 +187,14 @@ describe("Dockerfile", () => {
 
   it("runs the compiled JavaScript CI tests, with no TypeScript tooling at run time", () => {
     const pkg = JSON.parse(read("package.json")) as { dependencies: Record<string, string> };
-    assert.equal(scripts.web, `node ${RUNTIME_FLAGS.join(" ")} dist/app/main.js`);
-    assert.equal(scripts.worker, `node ${RUNTIME_FLAGS.join(" ")} dist/tasks/main.js`);
-    assert.match(scripts.start!, new RegExp(`node ${RUNTIME_FLAGS.join(" ")} dist/app/embedded.js$`));
-    assert.match(read("scripts/dev-stack.sh"), new RegExp(`^node_flags=\\(${RUNTIME_FLAGS.join(" ")}\\)$`, "m"));
+    const web = RUNTIME_FLAGS.web.join(" ");
+    const worker = RUNTIME_FLAGS.worker.join(" ");
+    assert.equal(scripts.web, `node ${web} dist/app/main.js`);
+    assert.equal(scripts.worker, `node ${worker} dist/tasks/main.js`);
+    assert.match(scripts.start!, new RegExp(`node ${web} dist/app/embedded.js$`));
+    const devStack = read("scripts/dev-stack.sh");
+    assert.match(devStack, new RegExp(`^web_flags=\\(${web}\\)$`, "m"));
+    assert.match(devStack, new RegExp(`^worker_flags=\\(${worker}\\)$`, "m"));
     assert.ok(
       !pkg.dependencies.tsx && !pkg.dependencies.typescript,
       "no compiler or loader in production dependencies",

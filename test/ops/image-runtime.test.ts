@@ -69,8 +69,8 @@ describe("the image's runtime stage, without Docker", () => {
       PORT: String(webPort),
       HOST: "127.0.0.1",
     };
-    // startProcess runs `node <RUNTIME_FLAGS> entry`: the image's very command.
-    assert.deepEqual(cmd, ["node", ...RUNTIME_FLAGS, "dist/app/main.js"]);
+    // startProcess runs `node <the web's RUNTIME_FLAGS> entry`: the image's very command.
+    assert.deepEqual(cmd, ["node", ...RUNTIME_FLAGS.web, "dist/app/main.js"]);
     procs.push(await startProcess(cmd.at(-1)!, env, { readyMsg: "web ready", cwd: app, timeoutMs: 30_000 }));
   });
 
