@@ -35,6 +35,15 @@ async function renderToFile(data: ReportData, name: string): Promise<{ path: str
   return { path, text: execFileSync("pdftotext", [path, "-"], { encoding: "utf8" }) };
 }
 
+/** Page 1 as RGB pixels (pdftoppm's binary PPM). */
+function pagePixels(path: string, dpi = 72): { width: number; height: number; rgb: Buffer } {
+  const ppm = execFileSync("pdftoppm", ["-r", String(dpi), "-f", "1", "-l", "1", "-singlefile", path], {
+    maxBuffer: 64 * 1024 * 1024,
+  });
+  const header = /^P6\s+(\d+)\s+(\d+)\s+255\s/.exec(ppm.subarray(0, 40).toString("latin1"))!;
+  return { width: Number(header[1]), height: Number(header[2]), rgb: ppm.subarray(header[0].length) };
+}
+
 describe("renderReport", () => {
   test("a virginica sample gives a valid one-page PDF with the facts extractable", async () => {
     const { path, text } = await renderToFile(virginica, "virginica");
@@ -85,5 +94,20 @@ describe("renderReport", () => {
       "extreme",
     );
     assert.match(execFileSync("pdfinfo", [path], { encoding: "utf8" }), /^Pages:\s+1$/m);
+  });
+
+  test("the 150 training flowers are drawn, in each species' colour at 70% over white", async () => {
+    const { path } = await renderToFile(setosa, "scatter");
+    const { rgb } = pagePixels(path);
+    // The training points' colours blended over white; the marked flower is drawn opaque.
+    const blended = { setosa: [230, 159, 0], versicolor: [0, 114, 178], virginica: [0, 158, 115] };
+    for (const [species, colour] of Object.entries(blended)) {
+      const want = colour.map((c) => c * 0.7 + 255 * 0.3);
+      let count = 0;
+      for (let i = 0; i + 2 < rgb.length; i += 3) {
+        if (want.every((w, k) => Math.abs(rgb[i + k]! - w) <= 10)) count++;
+      }
+      assert.ok(count >= 150, `${species}: ${count} pixels of its training-point colour`);
+    }
   });
 });
