@@ -39,7 +39,7 @@ export function jobRoutes(deps: { store: JobStore; files: ReportFiles }): Router
       try {
         pdf = await readFile(path);
       } catch {
-        throw new JobStateConflictError("The report file is no longer available.", record.state);
+        throw reportGone(record.state);
       }
       setReportHeaders(ctx, record.jobid, disposition);
       ctx.body = pdf;
@@ -52,7 +52,7 @@ export function jobRoutes(deps: { store: JobStore; files: ReportFiles }): Router
     try {
       handle = await open(path, "r");
     } catch {
-      throw new JobStateConflictError("The report file is no longer available.", record.state);
+      throw reportGone(record.state);
     }
     try {
       size = (await handle.stat()).size;
@@ -66,6 +66,11 @@ export function jobRoutes(deps: { store: JobStore; files: ReportFiles }): Router
   });
 
   return router;
+}
+
+/** The job succeeded but its file is gone (swept, or the disk was cleaned). */
+function reportGone(state: string): JobStateConflictError {
+  return new JobStateConflictError("The report file is no longer available.", state);
 }
 
 function setReportHeaders(ctx: Context, jobid: string, disposition: "inline" | "attachment"): void {

@@ -34,10 +34,11 @@ export interface BenchProcess {
   child: ChildProcess;
   log: string;
   /**
-   * Peak (VmHWM) and current (VmRSS) resident memory in MB, and the current proportional set
-   * size (PSS: pages shared with other processes, such as the node binary's, divided among them).
+   * Peak (VmHWM) and current (VmRSS) resident memory in MB, the current RSS split into anonymous
+   * and file-backed pages, and the proportional set size (PSS: pages shared with other
+   * processes, such as the node binary's, divided among them).
    */
-  memory(): { peakMb: number; rssMb: number; pssMb: number };
+  memory(): { peakMb: number; rssMb: number; anonMb: number; fileMb: number; pssMb: number };
   stop(): Promise<void>;
 }
 
@@ -45,7 +46,13 @@ function memoryOf(pid: number) {
   const status = readFileSync(`/proc/${pid}/status`, "utf8");
   const kb = (key: string) => Number(new RegExp(`${key}:\\s+(\\d+)`).exec(status)?.[1] ?? 0);
   const pss = Number(/^Pss:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/smaps_rollup`, "utf8"))?.[1] ?? 0);
-  return { peakMb: kb("VmHWM") / 1024, rssMb: kb("VmRSS") / 1024, pssMb: pss / 1024 };
+  return {
+    peakMb: kb("VmHWM") / 1024,
+    rssMb: kb("VmRSS") / 1024,
+    anonMb: kb("RssAnon") / 1024,
+    fileMb: kb("RssFile") / 1024,
+    pssMb: pss / 1024,
+  };
 }
 
 async function start(entry: string, env: Record<string, string>, logDir: string, ready: string): Promise<BenchProcess> {
