@@ -58,8 +58,10 @@ function memoryOf(pid: number) {
 async function start(entry: string, env: Record<string, string>, logDir: string, ready: string): Promise<BenchProcess> {
   const log = join(logDir, `${entry.replace(/\W+/g, "-")}-${Date.now()}-${Math.random().toString(36).slice(2, 6)}.log`);
   const fd = openSync(log, "w");
-  // BENCH_NODE_ARGS, e.g. "--cpu-prof --cpu-prof-dir=bench-results/prof", profiles the services.
-  const nodeArgs = (process.env.BENCH_NODE_ARGS ?? "").split(" ").filter(Boolean);
+  // BENCH_NODE_ARGS, e.g. "--cpu-prof --cpu-prof-dir=bench-results/prof", profiles the services;
+  // BENCH_WEB_ARGS and BENCH_WORKER_ARGS add options to one kind of process (tried after the others).
+  const own = entry.startsWith("app/") ? process.env.BENCH_WEB_ARGS : process.env.BENCH_WORKER_ARGS;
+  const nodeArgs = `${process.env.BENCH_NODE_ARGS ?? ""} ${own ?? ""}`.split(" ").filter(Boolean);
   const child = spawn(process.execPath, [...runtimeFlags(entry), ...nodeArgs, compiledEntry(entry)], {
     env: { ...process.env, ...env },
     stdio: ["ignore", fd, fd],
