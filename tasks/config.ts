@@ -31,10 +31,17 @@ export const taskConfigShape = {
   RESULT_TTL_SECONDS: positiveInt("a whole number of seconds greater than 0").default(86400),
   /**
    * Jobs one worker process handles at once (also its prefetch). A job's CPU work is under a
-   * millisecond, and its Redis round trips and fsync are waits: 4 overlap them (2 workers at 32
-   * jobs in flight: ~290 → ~320 jobs/s against 2; 8 added little more; BENCHMARKS.md).
+   * millisecond; with more of them in flight a worker (and the web) handle their messages in
+   * fuller reads and writes, so each job costs less CPU (2 workers at 32 jobs in flight, 2 cores:
+   * ~330 jobs/s with 4, ~390 with 16, no more with 32 or 64; BENCHMARKS.md).
    */
-  WORKER_CONCURRENCY: positiveInt("a whole number greater than 0").default(4),
+  WORKER_CONCURRENCY: positiveInt("a whole number greater than 0").default(16),
+  /**
+   * Of those, batch reports one worker renders at once. A 10,000-row report peaks at ~60 MB while
+   * it is rendered, so 16 at once could take a worker past 1 GB; the others wait their turn
+   * (unacknowledged, so a worker that dies meanwhile loses none of them).
+   */
+  WORKER_BATCH_CONCURRENCY: positiveInt("a whole number greater than 0").default(2),
   /** Deliveries of one job before it is failed and dead-lettered. */
   JOB_MAX_ATTEMPTS: positiveInt("a whole number greater than 0").default(3),
   /**

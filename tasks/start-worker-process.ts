@@ -1,15 +1,30 @@
+import pLimit from "p-limit";
 import type { TaskConfig } from "./config.js";
 import type { Logger } from "./logger.js";
 import { instrumentStore } from "./metrics-hooks.js";
 import type { Model } from "./model/load.js";
 import { createJobProcessor } from "./process-job.js";
 import { createReportFiles } from "./report/files.js";
+import { renderBatchReport, type BatchReportData } from "./report/render-batch.js";
 import { renderReport } from "./report/render.js";
 import type { Services } from "./services.js";
 import { startWorker } from "./worker.js";
 
 /** How often a worker sweeps expired PDFs: a quarter of the TTL, between 1 s and 10 min. */
 const sweepIntervalMs = (ttlSeconds: number) => Math.min(10 * 60_000, Math.max(1000, (ttlSeconds * 1000) / 4));
+
+/**
+ * `render` (the batch renderer), at most `limit` calls at a time; the rest wait in order. Big
+ * batch reports are the one part of a job whose memory grows with its input, so this bounds a
+ * worker's memory however many jobs it has in flight.
+ */
+export function limitBatchRenders(
+  limit: number,
+  render: (data: BatchReportData) => Promise<Buffer> = renderBatchReport,
+): (data: BatchReportData) => Promise<Buffer> {
+  const slots = pLimit(limit);
+  return (data) => slots(() => render(data));
+}
 
 /** Wires a worker onto given services: processor, consumer, periodic sweep. Returns its close(). */
 export async function runWorker(deps: {
@@ -22,7 +37,8 @@ export async function runWorker(deps: {
   const files = createReportFiles(config.RESULTS_DIR);
   // Job metrics are recorded from the state changes the worker makes (see metrics-hooks.ts).
   const store = instrumentStore(services.store, services.jobMetrics, { logger });
-  const processJob = createJobProcessor({ store, model, files, render: renderReport, logger });
+  const renderBatch = limitBatchRenders(config.WORKER_BATCH_CONCURRENCY);
+  const processJob = createJobProcessor({ store, model, files, render: renderReport, renderBatch, logger });
   const worker = await startWorker({
     queue: services.queue,
     store,

@@ -20,3 +20,12 @@ export function findPid(pattern: string): number | null {
     return null;
   }
 }
+
+/** The machine's busy and idle CPU seconds so far (all cores, from /proc/stat). */
+export function machineSeconds(): { busy: number; idle: number } {
+  const cpu = readFileSync("/proc/stat", "utf8").split("\n")[0]!.trim().split(/\s+/).slice(1).map(Number);
+  // user nice system idle iowait irq softirq steal …: idle and iowait are the idle ones.
+  const idle = cpu[3]! + cpu[4]!;
+  const busy = cpu.slice(0, 8).reduce((a, b) => a + b, 0) - idle;
+  return { busy: busy / TICKS, idle: idle / TICKS };
+}

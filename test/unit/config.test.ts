@@ -16,6 +16,8 @@ describe("configuration", () => {
     assert.equal(c.IRIS_NAMESPACE, "iris");
     assert.equal(c.RABBITMQ_URL, undefined);
     assert.equal(loadConfig({}).WORKER_NICE, 10);
+    assert.equal(loadConfig({}).WORKER_CONCURRENCY, 16);
+    assert.equal(loadConfig({}).WORKER_BATCH_CONCURRENCY, 2);
     assert.ok(Object.isFrozen(c));
   });
 
@@ -31,6 +33,7 @@ describe("configuration", () => {
     assert.throws(() => loadConfig({ RABBITMQ_URL: "http://x" }), /RABBITMQ_URL: must be a RabbitMQ URL/);
     assert.throws(() => loadConfig({ REDIS_URL: "localhost:6379" }), /REDIS_URL: must be a Redis URL/);
     assert.throws(() => loadConfig({ WORKER_CONCURRENCY: "0" }), /WORKER_CONCURRENCY/);
+    assert.throws(() => loadConfig({ WORKER_BATCH_CONCURRENCY: "two" }), /WORKER_BATCH_CONCURRENCY/);
     assert.throws(() => loadConfig({ WORKER_NICE: "20" }), /WORKER_NICE: must be a whole number from 0 to 19/);
     assert.throws(() => loadConfig({ WORKER_NICE: "-5" }), /WORKER_NICE: must be a whole number from 0 to 19/);
     assert.throws(() => loadAppConfig({ TRUST_PROXY: "yes" }), /TRUST_PROXY: must be 0 or 1/);
