@@ -54,9 +54,10 @@ let uninstall: (() => void) | null = null;
  *
  * PDFKit turns every content operator (`12.5 80 m`) and every line of the file into a new
  * Uint8Array with a JavaScript loop over its characters, and pushes each file line into its stream
- * as a separate chunk: ~25% of a report's render time in a profile. Here a stream object's
- * operators are kept as one string until the object is written, and the file's lines until the
- * document ends, then converted by Buffer in one call each. The bytes are the same.
+ * as a separate chunk. Here a stream object's operators are kept as one string until the object
+ * is written, and the file's lines until the document ends, then converted by Buffer in one call
+ * each: the same bytes in about a fifth less render time. The whole file then reaches the stream
+ * at the end, which costs nothing here: the renderers keep every chunk until the end anyway.
  * Idempotent; returns the function that puts PDFKit's own methods back.
  */
 export function installBatchedWrites(): () => void {
