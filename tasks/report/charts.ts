@@ -1,5 +1,6 @@
 import { deflateSync } from "node:zlib";
 import type PDFDocument from "pdfkit";
+import { drawLayer } from "./layers.js";
 import type { TrainingFlower } from "./training-data.js";
 
 type Doc = typeof PDFDocument;
@@ -153,7 +154,9 @@ export function drawScatter(doc: Doc, box: Box, data: ScatterData): void {
     height: box.height - PAD.top - PAD.bottom,
     ...domain,
   };
-  drawAxes(doc, plot);
+  // The grid, ticks and axis titles depend on the plot's geometry and domain only.
+  const geometry = `${plot.x},${plot.y},${plot.width},${plot.height},${plot.xMax},${plot.yMax},${plot.yStep}`;
+  drawLayer(doc, `axes:${geometry}`, (d) => drawAxes(d, plot));
   drawTrainingPoints(doc, plot, data.training);
   drawHighlight(doc, plot, data.highlight);
   drawLegend(doc, box, plot, data);
