@@ -17,23 +17,34 @@ export const RULE = "#CCCCCC";
 /** Author and creator in every report's metadata. */
 export const AUTHOR = "Iris Report Service";
 
+/** The header's three fields: caption, left edge and width of the value under it. */
+const HEADER_FIELDS: ReadonlyArray<[string, number, number]> = [
+  ["JOB ID", LEFT, 220],
+  ["CREATED (UTC)", LEFT + 250, 140],
+  ["MODEL VERSION", LEFT + 400, CONTENT_WIDTH - 400],
+];
+
 /** The report's title, then job id, creation date and model version under small captions, then a rule. */
 export function drawReportHeader(
   doc: Doc,
   title: string,
   data: { jobid: string; createdAt: Date; modelVersion: string },
 ): void {
+  drawHeaderFrame(doc, title);
+  drawHeaderValues(doc, data);
+}
+
+/** The header's fixed part: title, captions and rule. */
+export function drawHeaderFrame(doc: Doc, title: string): void {
   drawLabel(doc, title, LEFT, PAGE.margin, { font: "Helvetica-Bold", size: 22 });
-  const fields: [string, string, number, number][] = [
-    ["JOB ID", data.jobid, LEFT, 220],
-    ["CREATED (UTC)", formatDate(data.createdAt), LEFT + 250, 140],
-    ["MODEL VERSION", data.modelVersion, LEFT + 400, CONTENT_WIDTH - 400],
-  ];
-  for (const [name, value, x, width] of fields) {
-    caption(doc, name, x, 86);
-    drawLabel(doc, value, x, 98, { size: 10, maxWidth: width });
-  }
+  for (const [name, x] of HEADER_FIELDS) caption(doc, name, x, 86);
   rule(doc, 118);
+}
+
+/** The header's values: job id, creation date and model version, under their captions. */
+export function drawHeaderValues(doc: Doc, data: { jobid: string; createdAt: Date; modelVersion: string }): void {
+  const values = [data.jobid, formatDate(data.createdAt), data.modelVersion];
+  HEADER_FIELDS.forEach(([, x, width], i) => drawLabel(doc, values[i]!, x, 98, { size: 10, maxWidth: width }));
 }
 
 /** A small grey capitals caption above a block. */
