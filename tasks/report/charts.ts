@@ -1,6 +1,6 @@
 import { deflateSync } from "node:zlib";
 import type PDFDocument from "pdfkit";
-import { drawLayer } from "./layers.js";
+import { drawLayer, placeForm } from "./layers.js";
 import type { TrainingFlower } from "./training-data.js";
 
 type Doc = typeof PDFDocument;
@@ -185,28 +185,10 @@ function domainFor({ training, highlight }: ScatterData): Domain {
 
 /** Places the training points' form on the page: a few bytes of page content and one copied stream. */
 function drawTrainingPoints(doc: Doc, plot: Plot, training: readonly TrainingFlower[]): void {
-  const d = doc as unknown as FormInternals;
-  const opacity = d.ref({ Type: "ExtGState", ca: TRAINING_OPACITY });
+  // PDFKit's `ref` (pinned by package-lock.json; covered by the report tests).
+  const opacity = (doc as unknown as { ref(data: object): { end(): void } }).ref({ Type: "ExtGState", ca: TRAINING_OPACITY });
   opacity.end();
-  const form = d.ref({
-    Type: "XObject",
-    Subtype: "Form",
-    // Form space is the page's user space (the form has no Matrix): the whole page bounds it.
-    BBox: [0, 0, d.page.width, d.page.height],
-    Resources: { ExtGState: { Gt: opacity } },
-    // Already deflated: PDFKit copies a stream that declares its Filter as it is.
-    Filter: "FlateDecode",
-  });
-  form.end(trainingFormFor(training, plot));
-  d.page.xobjects.Tp = form;
-  d.addContent("/Tp Do");
-}
-
-/** PDFKit's internals the form relies on (pinned by package-lock.json; covered by the report tests). */
-interface FormInternals {
-  ref(data: object): { end(chunk?: Uint8Array): void };
-  page: { width: number; height: number; xobjects: Record<string, unknown> };
-  addContent(operators: string): void;
+  placeForm(doc, "Tp", { ExtGState: { Gt: opacity } }, trainingFormFor(training, plot));
 }
 
 function trainingFormFor(training: readonly TrainingFlower[], plot: Plot): Buffer {

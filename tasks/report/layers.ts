@@ -48,17 +48,26 @@ export function drawLayer(doc: Doc, key: string, draw: (doc: Doc) => void): void
   }
   const d = doc as unknown as LayerInternals;
   const fontsById = new Map(Object.values(d._fontFamilies).map((f) => [f.id, f]));
+  const fonts = Object.fromEntries(layer.fonts.map((id) => [id, fontsById.get(id)!.ref()]));
+  placeForm(doc, `L${Object.keys(d.page.xobjects).length + 1}`, { Font: fonts }, layer.stream);
+}
+
+/**
+ * Places an already deflated content stream as a Form XObject named `name`, with `resources`,
+ * at this point of the page: a few bytes of page content and one copied stream.
+ */
+export function placeForm(doc: Doc, name: string, resources: object, deflated: Buffer): void {
+  const d = doc as unknown as LayerInternals;
   const form = d.ref({
     Type: "XObject",
     Subtype: "Form",
     // Form space is the page's user space (the form has no Matrix): the whole page bounds it.
     BBox: [0, 0, d.page.width, d.page.height],
-    Resources: { Font: Object.fromEntries(layer.fonts.map((id) => [id, fontsById.get(id)!.ref()])) },
+    Resources: resources,
     // Already deflated: PDFKit copies a stream that declares its Filter as it is.
     Filter: "FlateDecode",
   });
-  form.end(layer.stream);
-  const name = `L${Object.keys(d.page.xobjects).length + 1}`;
+  form.end(deflated);
   d.page.xobjects[name] = form;
   d.addContent(`/${name} Do`);
 }

@@ -30,12 +30,15 @@ function page(draw: (doc: Doc) => void): Promise<Buffer> {
   });
 }
 
-/** Page 1 as PPM bytes (pdftoppm), to compare what a reader shows. */
-function pixels(pdf: Buffer, name: string): Buffer {
+/** What a reader shows of `pdf`: page 1 as PPM bytes (pdftoppm) and its text (pdftotext). */
+function shown(pdf: Buffer, name: string): { pixels: Buffer; text: string } {
   const path = join(dir, `${name}.pdf`);
   writeFileSync(path, pdf);
   execFileSync("qpdf", ["--check", path], { stdio: "pipe" });
-  return execFileSync("pdftoppm", ["-r", "60", "-singlefile", path], { maxBuffer: 64 * 1024 * 1024 });
+  return {
+    pixels: execFileSync("pdftoppm", ["-r", "60", "-singlefile", path], { maxBuffer: 64 * 1024 * 1024 }),
+    text: execFileSync("pdftotext", [path, "-"], { encoding: "utf8" }),
+  };
 }
 
 /** Text in two fonts, a rotated label, strokes and fills in colour. */
@@ -53,13 +56,9 @@ describe("recorded layers", () => {
     const direct = await page(furniture);
     const layered = await page((doc) => drawLayer(doc, "test:furniture", furniture));
     assert.ok(layered.toString("latin1").includes("/Subtype /Form"), "the layer is a form");
-    const text = (pdf: Buffer, name: string) => {
-      const path = join(dir, `${name}.pdf`);
-      writeFileSync(path, pdf);
-      return execFileSync("pdftotext", [path, "-"], { encoding: "utf8" });
-    };
-    assert.equal(text(layered, "layered-text"), text(direct, "direct-text"));
-    assert.ok(pixels(layered, "layered").equals(pixels(direct, "direct")), "the pages differ in pixels");
+    const [a, b] = [shown(layered, "layered"), shown(direct, "direct")];
+    assert.equal(a.text, b.text);
+    assert.ok(a.pixels.equals(b.pixels), "the pages differ in pixels");
   });
 
   it("records a drawing once per key and places it in every document", async () => {
@@ -72,7 +71,7 @@ describe("recorded layers", () => {
     const b = await page((doc) => drawLayer(doc, "test:counted", counted));
     await page((doc) => drawLayer(doc, "test:counted-other", counted));
     assert.equal(calls, 2);
-    assert.ok(pixels(a, "a").equals(pixels(b, "b")));
+    assert.ok(shown(a, "a").pixels.equals(shown(b, "b").pixels));
   });
 
   it("refuses a drawing that needs more than fonts (here: an opacity state)", async () => {
