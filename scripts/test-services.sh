@@ -1,16 +1,23 @@
 #!/usr/bin/env bash
 # Starts (or finds) the real Redis and RabbitMQ the test suite needs, on loopback.
 #   scripts/test-services.sh up    install missing Debian packages (as root), start what is not
-#                                  already answering, record what this script started
+#                                  already answering, record what this script started (dev-stack.sh)
+#   scripts/test-services.sh up-private  the same, but always starts its own Redis and RabbitMQ on
+#                                  free loopback ports, with their own node name and data dirs, and
+#                                  never uses a server it did not start (npm test, npm run bench)
 #   scripts/test-services.sh down [redis] [rabbitmq]  stop what `up` started (all of it by default)
-# Ports: REDIS_PORT (6379), RABBITMQ_PORT (5672). State lives in .test-services/ (SERVICES_STATE_DIR;
-# scripts/dev-stack.sh keeps its own). SERVICES_ONLY=1 installs only redis-server and rabbitmq-server.
+# Ports: REDIS_PORT (6379), RABBITMQ_PORT (5672) for `up`; `up-private` picks free ones. State lives in
+# .test-services/ (SERVICES_STATE_DIR; scripts/dev-stack.sh keeps its own). SERVICES_ONLY=1 installs
+# only redis-server and rabbitmq-server.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 state="${SERVICES_STATE_DIR:-$PWD/.test-services}"
 redis_port="${REDIS_PORT:-6379}"
 rabbit_port="${RABBITMQ_PORT:-5672}"
-rabbit_node="iris-test-${rabbit_port}@localhost"
+private=""
+
+rabbit_node() { echo "iris-test-${rabbit_port}@localhost"; }
+rabbit_dir() { echo "/var/tmp/iris-test-rabbitmq-$1"; }
 
 log() { echo "[test-services] $*" >&2; }
 
@@ -44,8 +51,23 @@ ensure_packages() {
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 }
 
+# A free loopback port in [lo, hi) whose companion port (+offset) is free too (RabbitMQ's
+# distribution port). Random, so two runs on one machine rarely try the same one.
+free_port() { # lo hi offset
+  local p tries=0
+  while [ $tries -lt 200 ]; do
+    p=$(($1 + RANDOM % ($2 - $1)))
+    if ! port_open "$p" && ! port_open $((p + $3)); then echo "$p"; return 0; fi
+    tries=$((tries + 1))
+  done
+  log "no free port in $1-$2"; return 1
+}
+
 start_redis() {
-  if port_open "$redis_port"; then log "redis already on :$redis_port"; return; fi
+  if port_open "$redis_port"; then
+    [ -z "$private" ] || { log "port $redis_port is taken: not starting a private redis there"; exit 1; }
+    log "redis already on :$redis_port"; return
+  fi
   mkdir -p "$state/redis"
   redis-server --port "$redis_port" --bind 127.0.0.1 --save '' --appendonly no \
     --dir "$state/redis" --daemonize yes --pidfile "$state/redis/redis.pid" \
@@ -56,29 +78,33 @@ start_redis() {
 }
 
 start_rabbit() {
-  if port_open "$rabbit_port"; then log "rabbitmq already on :$rabbit_port"; return; fi
+  if port_open "$rabbit_port"; then
+    [ -z "$private" ] || { log "port $rabbit_port is taken: not starting a private rabbitmq there"; exit 1; }
+    log "rabbitmq already on :$rabbit_port"; return
+  fi
   # The Debian wrapper drops to the rabbitmq user, so its files must be that user's and every
   # parent directory must let it through: a checkout under a private (0700) directory does not,
   # so the broker's data lives under /var/tmp, fresh for each start.
-  local dir="/var/tmp/iris-test-rabbitmq-$rabbit_port"
+  local dir node
+  dir="$(rabbit_dir "$rabbit_port")"; node="$(rabbit_node)"
   rm -rf "$dir"
   mkdir -p "$dir"
   id rabbitmq >/dev/null 2>&1 && chown -R rabbitmq:rabbitmq "$dir"
-  export RABBITMQ_NODENAME="$rabbit_node" RABBITMQ_NODE_IP_ADDRESS=127.0.0.1 \
+  export RABBITMQ_NODENAME="$node" RABBITMQ_NODE_IP_ADDRESS=127.0.0.1 \
     RABBITMQ_NODE_PORT="$rabbit_port" RABBITMQ_DIST_PORT=$((rabbit_port + 20000)) \
     RABBITMQ_MNESIA_BASE="$dir/mnesia" RABBITMQ_LOG_BASE="$dir/log" \
     RABBITMQ_PID_FILE="$dir/rabbit.pid" RABBITMQ_ENABLED_PLUGINS_FILE="$dir/enabled_plugins" \
     RABBITMQ_CONFIG_FILE="$dir/rabbitmq"
   echo "[]." > "$dir/enabled_plugins"
   id rabbitmq >/dev/null 2>&1 && chown rabbitmq:rabbitmq "$dir/enabled_plugins"
-  echo "$rabbit_node" > "$state/rabbitmq.started"; started+=(rabbitmq)
+  echo "$node" > "$state/rabbitmq.started"; echo "$rabbit_port" > "$state/rabbitmq.port"; started+=(rabbitmq)
   rabbitmq-server -detached >/dev/null 2>&1 || true
   if ! wait_port "$rabbit_port" 90; then
     log "rabbitmq did not start"; cat "$dir"/log/*.log >&2 2>/dev/null || true
     stop_all "${started[@]}" # leave nothing behind that this call started
     exit 1
   fi
-  log "started rabbitmq $rabbit_node on :$rabbit_port"
+  log "started rabbitmq $node on :$rabbit_port"
 }
 
 stop_all() { # [redis] [rabbitmq]: which to stop; default both
@@ -89,14 +115,20 @@ stop_all() { # [redis] [rabbitmq]: which to stop; default both
   fi
   if [[ " $which " == *" rabbitmq "* ]] && [ -f "$state/rabbitmq.started" ]; then
     rabbitmqctl -n "$(cat "$state/rabbitmq.started")" stop >/dev/null 2>&1 || true
-    rm -rf "/var/tmp/iris-test-rabbitmq-$rabbit_port"
-    rm -f "$state/rabbitmq.started"; log "stopped rabbitmq"
+    rm -rf "$(rabbit_dir "$(cat "$state/rabbitmq.port" 2>/dev/null || echo "$rabbit_port")")"
+    rm -f "$state/rabbitmq.started" "$state/rabbitmq.port"; log "stopped rabbitmq"
   fi
 }
 
 started=()
 case "${1:-}" in
-  up) ensure_packages; mkdir -p "$state"; start_redis; start_rabbit
+  up|up-private)
+      if [ "$1" = up-private ]; then
+        private=1
+        redis_port="$(free_port 16000 19000 0)"
+        rabbit_port="$(free_port 25000 40000 20000)"
+      fi
+      ensure_packages; mkdir -p "$state"; start_redis; start_rabbit
       echo "REDIS_URL=redis://127.0.0.1:$redis_port"
       echo "RABBITMQ_URL=amqp://guest:guest@127.0.0.1:$rabbit_port"
       # The node name lets fault-injection tests stop and start the broker (rabbitmqctl -n).
@@ -104,5 +136,5 @@ case "${1:-}" in
       echo "RABBITMQ_NODE=$(cat "$state/rabbitmq.started" 2>/dev/null || true)"
       echo "STARTED=${started[*]}" ;;
   down) shift; stop_all "$@" ;;
-  *) echo "usage: $0 up|down" >&2; exit 2 ;;
+  *) echo "usage: $0 up|up-private|down" >&2; exit 2 ;;
 esac

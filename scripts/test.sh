@@ -7,7 +7,7 @@ TEST_STARTED=""
 trap 'bash scripts/test-services.sh down $TEST_STARTED' EXIT
 # Not a process substitution: if the services cannot start, the run stops here (up has already
 # stopped whatever it started).
-services="$(bash scripts/test-services.sh up)"
+services="$(bash scripts/test-services.sh up-private)"
 while IFS='=' read -r key value; do
   export "TEST_$key=$value"
 done <<<"$services"

@@ -12,7 +12,7 @@ export function acquireServices(): { redisUrl: string; rabbitUrl: string; releas
   if (process.env.REDIS_URL && process.env.RABBITMQ_URL) {
     return { redisUrl: process.env.REDIS_URL, rabbitUrl: process.env.RABBITMQ_URL, release() {} };
   }
-  const out = execFileSync("bash", ["scripts/test-services.sh", "up"], { encoding: "utf8" });
+  const out = execFileSync("bash", ["scripts/test-services.sh", "up-private"], { encoding: "utf8" });
   const vars = Object.fromEntries(
     out
       .trim()
