@@ -31,6 +31,10 @@ export const appConfigSchema = z.object({
   TRUST_PROXY: z.enum(["0", "1"], { error: "must be 0 or 1" }).default("0").transform((v) => v === "1"),
   /** Serve the operator's dashboard. */
   DASHBOARD: z.enum(["on", "off"], { error: "must be on or off" }).default("off").transform((v) => v === "on"),
+}).refine((c) => !c.DASHBOARD || c.API_TOKENS.length > 0, {
+  // The dashboard lists job ids, which are the only key to a job: it never runs open.
+  path: ["DASHBOARD"],
+  message: "on needs API_TOKENS: the dashboard lists every job's id, so it is never served without a token",
 });
 export type AppConfig = Readonly<z.infer<typeof appConfigSchema>>;
 

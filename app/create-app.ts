@@ -1,10 +1,8 @@
 import { readdirSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import Koa from "koa";
-import { koaBody } from "koa-body";
 import serve from "koa-static";
 import nunjucks from "nunjucks";
-import type { Measurements } from "../tasks/contract.js";
 import type { Logger } from "../tasks/logger.js";
 import { countSubmissions } from "../tasks/metrics-hooks.js";
 import { createMemoryJobMetrics } from "../tasks/metrics.js";
@@ -16,17 +14,12 @@ import type { AppConfig } from "./config.js";
 import type { RateLimiterAbstract } from "rate-limiter-flexible";
 import { errorHandler, methodNotAllowed } from "./errors.js";
 import { createAppMetrics, type AppMetrics } from "./metrics.js";
-import { requireApiToken } from "./middleware/api-token.js";
 import { createSubmissionLimiter, rateLimitSubmissions } from "./middleware/rate-limit.js";
+import { discardUnreadBody } from "./middleware/discard-body.js";
 import { requestLog } from "./middleware/request-log.js";
 import { securityHeaders } from "./middleware/security.js";
-import { uploadCleanup } from "./middleware/upload-cleanup.js";
-import { apiDocsRoutes, swaggerAssets } from "./routes/api-docs.js";
-import { dashboardRoutes } from "./routes/dashboard.js";
-import { jobRoutes } from "./routes/jobs.js";
-import { opsRoutes } from "./routes/ops.js";
-import { pageRoutes } from "./routes/pages.js";
-import { predictApiRoutes } from "./routes/predict-api.js";
+import { swaggerAssets } from "./routes/api-docs.js";
+import { routeTable } from "./routes/table.js";
 import { createSubmitter } from "./submit-job.js";
 
 const TEMPLATES = fileURLToPath(new URL("../templates", import.meta.url));
@@ -61,7 +54,6 @@ export function createApp(deps: AppDeps): Koa {
   });
   // One submitter (one admission-control view of the queue) for the form and the API.
   const submit = createSubmitter({ queue: deps.queue, store: deps.store, maxQueueDepth: deps.config.MAX_QUEUE_DEPTH });
-  const submitJob = async (input: Measurements) => (await submit({ input })).jobid;
 
   app.use(async (ctx, next) => {
     ctx.state.render = (name: string, context: object) => views.render(name, context);
@@ -70,6 +62,7 @@ export function createApp(deps: AppDeps): Koa {
   app.use(requestLog({ logger: deps.logger }));
   app.use(metrics.httpMiddleware());
   app.use(securityHeaders());
+  app.use(discardUnreadBody());
   app.use(errorHandler({ logger: deps.logger }));
   const assets = serve(STATIC, { maxage: 3600_000, defer: false, index: false });
   // Only our own files go to koa-static: every other path (API calls, /result, traversal attempts)
@@ -77,40 +70,15 @@ export function createApp(deps: AppDeps): Koa {
   const staticFiles = new Set(readdirSync(STATIC, { recursive: true, encoding: "utf8" }).map((f) => `/${f}`));
   app.use((ctx, next) => (staticFiles.has(ctx.path) ? assets(ctx, next) : next()));
   app.use(swaggerAssets());
-  app.use(requireApiToken(deps.config.API_TOKENS));
-  if (deps.config.RATE_LIMIT_PER_MINUTE > 0) {
-    const limiter =
-      deps.limiter ??
-      createSubmissionLimiter({ perMinute: deps.config.RATE_LIMIT_PER_MINUTE, prefix: deps.config.IRIS_NAMESPACE });
-    app.use(rateLimitSubmissions(limiter));
-  }
-  app.use(uploadCleanup());
-  app.use(
-    koaBody({
-      multipart: true,
-      // A batch of MAX_BATCH_ROWS (10,000) rows is about 0.8 MB of compact JSON.
-      jsonLimit: "4mb",
-      formLimit: "64kb",
-      // Empty files reach the CSV parser, which says "the file is empty" rather than formidable's words.
-      formidable: { maxFileSize: 5 * 1024 * 1024, maxFields: 50, allowEmptyFiles: true, minFileSize: 0 },
-    }),
-  );
-  const pages = pageRoutes({ store: deps.store, submitJob });
-  const jobs = jobRoutes({ store: deps.store, files: deps.files });
-  const api = predictApiRoutes({
-    store: deps.store,
-    model: deps.model,
-    submit,
-    maxBatchRows: deps.config.MAX_BATCH_ROWS,
-  });
-  const docs = apiDocsRoutes({ model: deps.model, maxBatchRows: deps.config.MAX_BATCH_ROWS });
-  const ops = opsRoutes({ queue: deps.queue, store: deps.store, metrics });
-  const routers = [pages, jobs, api, docs, ops];
-  if (deps.config.DASHBOARD) {
-    routers.push(dashboardRoutes({ queue: deps.queue, store: deps.store, metrics, tokens: deps.config.API_TOKENS }));
-  }
+  const limit =
+    deps.config.RATE_LIMIT_PER_MINUTE > 0
+      ? rateLimitSubmissions(
+          deps.limiter ??
+            createSubmissionLimiter({ perMinute: deps.config.RATE_LIMIT_PER_MINUTE, prefix: deps.config.IRIS_NAMESPACE }),
+        )
+      : undefined;
+  const table = routeTable({ ...deps, metrics, submit, limit });
   // Wrong (or unknown) methods throw 405 into errorHandler, so they get the JSON error contract too.
-  const methods = { throw: true, methodNotAllowed, notImplemented: methodNotAllowed };
-  for (const router of routers) app.use(router.routes()).use(router.allowedMethods(methods));
+  app.use(table.routes()).use(table.allowedMethods({ throw: true, methodNotAllowed, notImplemented: methodNotAllowed }));
   return app;
 }

@@ -47,9 +47,6 @@ const STATUS: Array<[ErrorClass, number]> = [
   [UnauthorizedError, 401],
 ];
 
-/** formidable's codes for its own faults (plugins, parser set-up, upload dir): those stay 500. */
-const FORMIDABLE_SERVER_FAULTS = new Set([1000, 1001, 1003, 1004, 1017, 1018]);
-
 const INTERNAL = "Something went wrong on our side. Please try again.";
 
 /** The response an error deserves: status, a sentence, optional details and headers. */
@@ -81,8 +78,19 @@ export function describeError(err: unknown): {
       return { status, body, headers, expose: true };
     }
   }
+  const message = (err as { message?: unknown } | null)?.message;
+  // inflation (co-body's decompressor): the encoding is at fault, not the content type.
+  if (typeof message === "string" && message.startsWith("Unsupported Content-Encoding")) {
+    const error = "This Content-Encoding is not supported; send the body uncompressed, or compressed with gzip, deflate or br.";
+    return { status: 415, body: { error, details: [{ field: "Content-Encoding", message: error }] }, headers, expose: true };
+  }
+  // qs (the urlencoded parser) past its parameterLimit.
+  if (typeof message === "string" && message.startsWith("Parameter limit exceeded")) {
+    const error = "The form has too many fields.";
+    return { status: 413, body: { error, details: [{ field: "body", message: error }] }, headers, expose: true };
+  }
   // Errors from koa-body / raw-body / http-errors carry a 4xx status and a safe message.
-  const e = err as { status?: number; statusCode?: number; httpCode?: number; expose?: boolean; type?: string } | null;
+  const e = err as { status?: number; statusCode?: number; expose?: boolean; type?: string } | null;
   const status = e?.status ?? e?.statusCode;
   if (typeof status === "number" && status >= 400 && status < 500) {
     const error = clientMessage(status, e?.type, (err as Error).message);
@@ -93,14 +101,6 @@ export function describeError(err: unknown): {
   if (typeof code === "string" && /^(Z_|ERR__)|BROTLI|ZSTD|ZLIB/.test(code)) {
     const error = "The request body could not be decompressed.";
     return { status: 400, body: { error, details: [{ field: "Content-Encoding", message: error }] }, headers, expose: true };
-  }
-  // formidable (koa-body's multipart parser) marks its errors with httpCode and a numeric code;
-  // apart from its own set-up failures they all come from a malformed upload, even the few it
-  // labels 5xx (an unknown transfer encoding, an aborted upload).
-  if (typeof e?.httpCode === "number" && typeof code === "number" && !FORMIDABLE_SERVER_FAULTS.has(code)) {
-    const uploadStatus = e.httpCode === 413 ? 413 : 400;
-    const error = uploadStatus === 413 ? clientMessage(413) : "The multipart upload could not be read.";
-    return { status: uploadStatus, body: { error, details: [{ field: "body", message: error }] }, headers, expose: true };
   }
   return { status: 500, body: { error: INTERNAL }, headers, expose: false };
 }
@@ -136,7 +136,12 @@ export function errorHandler(opts: { logger: Logger }) {
       if (!expose) opts.logger.error({ err, method: ctx.method, path: ctx.path }, "unhandled error");
       ctx.status = status;
       ctx.set(headers);
-      if (status === 405) ctx.set("Allow", allowedMethods(ctx));
+      if (status === 405) {
+        const allow = allowedMethods(ctx);
+        // A method no route knows, on a path no route has, is a path not found.
+        if (!allow) return notFound(ctx, opts.logger);
+        ctx.set("Allow", allow);
+      }
       if (ctx.accepts("json", "html") === "html" && !ctx.is("json")) {
         ctx.type = "html";
         ctx.body = renderErrorPage(ctx, status, body.error, opts.logger);
@@ -145,6 +150,17 @@ export function errorHandler(opts: { logger: Logger }) {
       }
     }
   };
+}
+
+function notFound(ctx: Context, logger: Logger): void {
+  ctx.status = 404;
+  const error = "Not found.";
+  if (ctx.accepts("json", "html") === "html" && !ctx.is("json")) {
+    ctx.type = "html";
+    ctx.body = renderErrorPage(ctx, 404, error, logger);
+  } else {
+    ctx.body = { error, details: [{ field: "path", message: error }] };
+  }
 }
 
 /** The HTML error page; if the template itself fails, the plain sentence (never Koa's default page). */

@@ -1,6 +1,7 @@
 import { createRequire } from "node:module";
 import { dirname } from "node:path";
-import Router from "@koa/router";
+import type Router from "@koa/router";
+import { createRouter } from "./router.js";
 import type { Middleware } from "koa";
 import mount from "koa-mount";
 import serve from "koa-static";
@@ -30,11 +31,11 @@ const DOCS_HTML = `<!doctype html>
 `;
 
 /** GET /api/model, GET /openapi.json and the Swagger UI page at /docs. */
-export function apiDocsRoutes(deps: { model: Model; maxBatchRows: number }): Router {
-  const router = new Router();
+export function apiDocsRoutes(deps: { model: Model; maxBatchRows: number; guard: Middleware }): Router {
+  const router = createRouter();
   const document = buildOpenApi({ maxBatchRows: deps.maxBatchRows });
 
-  router.get("/api/model", (ctx) => {
+  router.get("/api/model", deps.guard, (ctx) => {
     const { version, algorithm, parameters, classes, features, training_samples } = deps.model.card;
     const { oob_accuracy, cv_accuracy, cv_folds, feature_importance, trained_at } = deps.model.card;
     ctx.body = {
@@ -64,13 +65,11 @@ export function apiDocsRoutes(deps: { model: Model; maxBatchRows: number }): Rou
   return router;
 }
 
-/** Swagger UI's static files under /docs/ (its sample index and petstore initializer are not served). */
+/** The files of swagger-ui-dist the docs page loads; nothing else of the package (its package.json, README, source maps, sample page) is served. */
+const SWAGGER_FILES = new Set(["/docs/swagger-ui.css", "/docs/swagger-ui-bundle.js", "/docs/swagger-ui-standalone-preset.js"]);
+
+/** Swagger UI's static files under /docs/, exactly the ones the page uses. */
 export function swaggerAssets(): Middleware {
   const assets = mount("/docs", serve(SWAGGER_DIR, { index: false, maxage: 86_400_000 }));
-  return (ctx, next) => {
-    if (!ctx.path.startsWith("/docs/") || ctx.path === "/docs/index.html" || ctx.path.endsWith("swagger-initializer.js")) {
-      return next();
-    }
-    return assets(ctx, next);
-  };
+  return (ctx, next) => (SWAGGER_FILES.has(ctx.path) && (ctx.method === "GET" || ctx.method === "HEAD") ? assets(ctx, next) : next());
 }

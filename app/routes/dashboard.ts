@@ -1,9 +1,10 @@
-import Router from "@koa/router";
+import type Router from "@koa/router";
+import { createRouter } from "./router.js";
 import { STAGE_LABELS, TERMINAL_STATES } from "../../tasks/contract.js";
 import type { JobQueue } from "../../tasks/queue/types.js";
 import type { JobRecord, JobStore } from "../../tasks/store/types.js";
 import type { AppMetrics } from "../metrics.js";
-import { tokenGate } from "../middleware/token-gate.js";
+import { dashboardGate } from "../guards/dashboard-gate.js";
 
 /** How many jobs the dashboard lists. */
 export const DASHBOARD_JOBS = 50;
@@ -91,8 +92,8 @@ export function dashboardRoutes(deps: {
   metrics: AppMetrics;
   tokens: readonly string[];
 }): Router {
-  const router = new Router();
-  const gate = tokenGate({ tokens: deps.tokens, cookiePath: "/dashboard" });
+  const router = createRouter();
+  const gate = dashboardGate({ tokens: deps.tokens, cookiePath: "/dashboard" });
 
   router.get("/dashboard", gate, async (ctx) => {
     ctx.set("Cache-Control", "no-store");

@@ -2,7 +2,8 @@ import { readFile as readFileCallback } from "node:fs";
 import { open, type FileHandle } from "node:fs/promises";
 import { promisify } from "node:util";
 import type { Context } from "koa";
-import Router from "@koa/router";
+import type Router from "@koa/router";
+import { createRouter } from "./router.js";
 import { JobStateConflictError } from "../../tasks/errors.js";
 import type { ReportFiles } from "../../tasks/report/files.js";
 import type { JobStore } from "../../tasks/store/types.js";
@@ -12,7 +13,7 @@ const readFile = promisify(readFileCallback);
 
 /** GET /progress and GET /result (the seed-compatible job endpoints). */
 export function jobRoutes(deps: { store: JobStore; files: ReportFiles }): Router {
-  const router = new Router();
+  const router = createRouter();
 
   router.get("/progress", async (ctx) => {
     const record = await loadJob(deps.store, ctx.query.jobid);
@@ -24,6 +25,9 @@ export function jobRoutes(deps: { store: JobStore; files: ReportFiles }): Router
     const record = await loadJob(deps.store, ctx.query.jobid);
     if (record.state === "FAILURE") {
       throw new JobStateConflictError(record.error ?? "The job failed; there is no report.", record.state);
+    }
+    if (record.state === "REVOKED") {
+      throw new JobStateConflictError("The job was cancelled; there is no report.", record.state);
     }
     if (record.state !== "SUCCESS" || !record.report) {
       throw new JobStateConflictError("The report is not ready yet.", record.state);

@@ -1,4 +1,5 @@
-import Router from "@koa/router";
+import type Router from "@koa/router";
+import { createRouter } from "./router.js";
 import type { JobQueue } from "../../tasks/queue/types.js";
 import type { JobStore } from "../../tasks/store/types.js";
 import type { AppMetrics } from "../metrics.js";
@@ -31,7 +32,7 @@ export function opsRoutes(deps: {
   metrics: AppMetrics;
   readyTimeoutMs?: number;
 }): Router {
-  const router = new Router();
+  const router = createRouter();
   const timeout = deps.readyTimeoutMs ?? READY_TIMEOUT_MS;
 
   // Liveness: the process answers. Deliberately no dependency here, so a broker outage makes the

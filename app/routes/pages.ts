@@ -1,9 +1,10 @@
-import Router from "@koa/router";
-import { FEATURES, FEATURE_LABELS, MEASUREMENT_MAX, STAGES, STAGE_LABELS, type Measurements, type Stage } from "../../tasks/contract.js";
-import { ValidationError } from "../../tasks/errors.js";
+import type Router from "@koa/router";
+import type { Context } from "koa";
+import { FEATURES, FEATURE_LABELS, MEASUREMENT_MAX, STAGES, STAGE_LABELS, type Stage } from "../../tasks/contract.js";
 import type { JobStore } from "../../tasks/store/types.js";
+import { FORM_TOKEN_FIELD, type FormTokens } from "../guards/form-token.js";
 import { loadJob, progressBody } from "../job-view.js";
-import { parseMeasurements } from "../schemas.js";
+import { createRouter } from "./router.js";
 
 /** Typical samples for the form's "try a typical …" buttons (first flower of each species' usual range). */
 export const EXAMPLES = {
@@ -32,42 +33,38 @@ function formatCm(value: number): string {
   return fixed.endsWith("0") ? value.toFixed(1) : fixed;
 }
 
-/** The browser pages: the form, its submission, and the progress page. */
-export function pageRoutes(deps: { store: JobStore; submitJob: (input: Measurements) => Promise<string> }): Router {
-  const router = new Router();
-  const formContext = (values: Record<string, unknown>, errors: Record<string, string>, summary?: string) => ({
-    fields,
-    values,
-    errors,
-    summary,
-    examples: EXAMPLES,
-    max: MEASUREMENT_MAX,
-  });
+/** What renders the form page (GET /, and a refused form post). */
+export interface FormPage {
+  /** Renders the form with `values`, each field's error and a summary; carries this browser's form token. */
+  render(ctx: Context, values: Record<string, unknown>, errors: Record<string, string>, summary?: string): string;
+}
+
+/** The form page's renderer: its fields, examples and limits, and the form token of app/guards/form-token.ts. */
+export function formPage(forms: FormTokens): FormPage {
+  return {
+    render(ctx, values, errors, summary) {
+      // The page carries a per-session token: never stored by a shared cache.
+      ctx.set("Cache-Control", "no-store");
+      return ctx.state.render("form.njk", {
+        fields,
+        values,
+        errors,
+        summary,
+        examples: EXAMPLES,
+        max: MEASUREMENT_MAX,
+        formTokenField: FORM_TOKEN_FIELD,
+        formToken: forms.issue(ctx),
+      });
+    },
+  };
+}
+
+/** The browser pages: the form and the progress page (the form's POST is app/routes/predict-post.ts). */
+export function pageRoutes(deps: { store: JobStore; form: FormPage }): Router {
+  const router = createRouter();
 
   router.get("/", (ctx) => {
-    ctx.body = ctx.state.render("form.njk", formContext(valuesFromQuery(ctx.query), {}));
-  });
-
-  router.post("/predict", async (ctx, next) => {
-    // JSON clients are the API's (predict-api.ts); this route is the HTML form's.
-    if (!ctx.is("urlencoded", "multipart")) return next();
-    // A file upload (the form page's CSV input, or a program's) is a batch: predict-api.ts.
-    if (Object.keys((ctx.request as { files?: Record<string, unknown> }).files ?? {}).length) return next();
-    const raw = (ctx.request.body ?? {}) as Record<string, unknown>;
-    let input;
-    try {
-      input = parseMeasurements(raw);
-    } catch (err) {
-      if (!(err instanceof ValidationError)) throw err;
-      const errors = Object.fromEntries(err.details.map((d) => [d.field, d.message]));
-      const values = Object.fromEntries(FEATURES.map((f) => [f, raw[f] ?? raw[FEATURE_LABELS[f]] ?? ""]));
-      ctx.status = 400;
-      ctx.body = ctx.state.render("form.njk", formContext(values, errors, err.message));
-      return;
-    }
-    const jobid = await deps.submitJob(input);
-    ctx.status = 303;
-    ctx.redirect(`/jobs/${jobid}`);
+    ctx.body = deps.form.render(ctx, valuesFromQuery(ctx.query), {});
   });
 
   router.get("/jobs/:id", async (ctx) => {

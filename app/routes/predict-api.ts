@@ -1,91 +1,39 @@
-import { readFile } from "node:fs/promises";
-import Router from "@koa/router";
-import type { Context } from "koa";
+import type Router from "@koa/router";
+import type { Middleware } from "koa";
 import { FEATURES, TERMINAL_STATES } from "../../tasks/contract.js";
 import { JobNotFoundError, JobStateConflictError, ValidationError } from "../../tasks/errors.js";
 import type { Model } from "../../tasks/model/load.js";
 import type { BatchResults, JobRecord, JobStore } from "../../tasks/store/types.js";
-import { clip, invalid, parseMeasurementStrings, parsePredictBody, type PredictPayload } from "../api-schemas.js";
-import { parseBatchCsv } from "../csv.js";
-import { HttpError } from "../errors.js";
+import { clip, invalid, parseMeasurementStrings } from "../api-schemas.js";
 import { loadJob } from "../job-view.js";
-import type { JobPayload, Submission } from "../submit-job.js";
+import { createRouter } from "./router.js";
 
-/** What the JSON API needs. */
+/** What the JSON API's reads and cancellations need. */
 export interface PredictApiDeps {
   store: JobStore;
   model: Model;
-  submit: (payload: JobPayload, opts?: { idempotencyKey?: string }) => Promise<Submission>;
   maxBatchRows: number;
+  /** The API-token check, attached to each route (app/guards/api-token.ts). */
+  guard: Middleware;
 }
 
-const ACCEPTED = "Request received. Processing asynchronously.";
 const STILL_RUNNING = "Prediction is still being processed.";
 const NOT_FOUND = "Prediction ID not found.";
-/** Idempotency keys are opaque to us, but bounded: they are hashed into one Redis key each. */
-const MAX_IDEMPOTENCY_KEY = 255;
 
 /**
- * The JSON API: POST /predict (sync, async, batch, CSV), GET /predict?… (sync), GET and
- * DELETE /predict/{id}. The form's POST /predict (pages.ts) passes everything that is not a
- * plain form on to here.
+ * The JSON API besides POST /predict (app/routes/predict-post.ts): GET /predict?… (sync),
+ * GET and DELETE /predict/{id}. Each route carries the API-token guard.
  */
 export function predictApiRoutes(deps: PredictApiDeps): Router {
-  const router = new Router();
-  const { model, store, maxBatchRows } = deps;
+  const router = createRouter();
+  const { model, store, maxBatchRows, guard } = deps;
 
   const predictNow = (input: { sepal_length: number; sepal_width: number; petal_length: number; petal_width: number }) => {
     const { result, probabilities } = model.predict(input);
     return { input, result, probabilities, model_version: model.version };
   };
 
-  const accept = async (ctx: Context, payload: JobPayload, html = false) => {
-    const { jobid, replayed } = await deps.submit(payload, { idempotencyKey: idempotencyKey(ctx) });
-    if (html) {
-      ctx.status = 303;
-      ctx.redirect(`/jobs/${jobid}`);
-      return;
-    }
-    ctx.status = 202;
-    ctx.set("Location", `/predict/${jobid}`);
-    if (replayed) ctx.set("Idempotent-Replayed", "true");
-    ctx.body = {
-      message: ACCEPTED,
-      prediction_id: jobid,
-      progress_url: `/progress?jobid=${jobid}`,
-      result_url: `/result?jobid=${jobid}`,
-    };
-  };
-
-  router.post("/predict", async (ctx) => {
-    const type = ctx.request.type;
-    if (type === "multipart/form-data") {
-      const inputs = await csvUpload(ctx, maxBatchRows);
-      await accept(ctx, { inputs }, ctx.accepts("json", "html") === "html");
-      return;
-    }
-    if (type === "application/x-www-form-urlencoded") {
-      // pages.ts answers every form with a body; one without any ends up here.
-      throw invalid([{ field: "body", message: "The form is empty." }]);
-    }
-    if (type !== "application/json" && !type.endsWith("+json")) {
-      throw new HttpError(415, "This content type is not supported; send application/json or a multipart CSV upload.", [
-        { field: "Content-Type", message: "Use application/json, or multipart/form-data with a CSV in the field \"file\"." },
-      ]);
-    }
-    const asyncMode = asyncModeHeader(ctx);
-    if (ctx.request.body === undefined) {
-      throw invalid([{ field: "body", message: 'The request body is empty; send {"input": {...}}.' }]);
-    }
-    const payload: PredictPayload = parsePredictBody(ctx.request.body, maxBatchRows);
-    if ("inputs" in payload || asyncMode) {
-      await accept(ctx, payload);
-      return;
-    }
-    ctx.body = predictNow(payload.input);
-  });
-
-  router.get("/predict", (ctx) => {
+  router.get("/predict", guard, (ctx) => {
     const entries: Array<[string, unknown]> = [];
     const issues: Array<{ field: string; message: string }> = [];
     for (const [key, value] of Object.entries(ctx.query)) {
@@ -100,7 +48,7 @@ export function predictApiRoutes(deps: PredictApiDeps): Router {
     ctx.body = predictNow(checked.value);
   });
 
-  router.get("/predict/:id", async (ctx) => {
+  router.get("/predict/:id", guard, async (ctx) => {
     const record = await loadPrediction(store, ctx.params.id);
     ctx.set("Cache-Control", "no-store");
     if (!TERMINAL_STATES.has(record.state)) {
@@ -111,7 +59,7 @@ export function predictApiRoutes(deps: PredictApiDeps): Router {
     ctx.body = await statusBody(store, record);
   });
 
-  router.delete("/predict/:id", async (ctx) => {
+  router.delete("/predict/:id", guard, async (ctx) => {
     const record = await loadPrediction(store, ctx.params.id);
     const refuse = (state: string) =>
       new JobStateConflictError(`The prediction has already finished (${state}); it can no longer be cancelled.`, state);
@@ -167,38 +115,4 @@ function notFound(jobid: string): JobNotFoundError {
   const err = new JobNotFoundError(jobid);
   err.message = NOT_FOUND;
   return err;
-}
-
-/** `Async-Mode: true|false` (absent = false); anything else is a 400 naming the header. */
-function asyncModeHeader(ctx: Context): boolean {
-  const raw = ctx.get("Async-Mode").trim().toLowerCase();
-  if (raw === "" || raw === "false") return false;
-  if (raw === "true") return true;
-  throw invalid([{ field: "Async-Mode", message: 'The Async-Mode header must be "true" or "false".' }]);
-}
-
-/** The Idempotency-Key header, if sent; an empty or over-long one is a 400 naming the header. */
-function idempotencyKey(ctx: Context): string | undefined {
-  const key = ctx.headers["idempotency-key"];
-  if (key === undefined) return undefined;
-  if (typeof key !== "string" || key.length < 1 || key.length > MAX_IDEMPOTENCY_KEY) {
-    throw invalid([{ field: "Idempotency-Key", message: `The Idempotency-Key must be 1 to ${MAX_IDEMPOTENCY_KEY} characters.` }]);
-  }
-  return key;
-}
-
-/** The uploaded CSV (multipart field `file`) as validated rows. */
-async function csvUpload(ctx: Context, maxBatchRows: number) {
-  const files = (ctx.request as { files?: Record<string, unknown> }).files ?? {};
-  const fields = (ctx.request.body ?? {}) as Record<string, unknown>;
-  const extra = [...Object.keys(files), ...Object.keys(fields)].filter((k) => k !== "file" && k !== "Submit");
-  if (extra.length) {
-    throw invalid(extra.map((k) => ({ field: k, message: `Unknown field "${clip(k)}"; upload the CSV in the field "file".` })));
-  }
-  const file = files.file as { filepath?: string } | Array<unknown> | undefined;
-  if (!file || typeof fields.file === "string") {
-    throw invalid([{ field: "file", message: 'Upload a CSV file in the multipart field "file".' }]);
-  }
-  if (Array.isArray(file)) throw invalid([{ field: "file", message: "Upload one CSV file at a time." }]);
-  return parseBatchCsv(await readFile(file.filepath!), maxBatchRows);
 }

@@ -19,12 +19,22 @@ describe("dashboard off (the default)", () => {
   });
 });
 
-describe("dashboard on, no API_TOKENS", () => {
+describe("dashboard on without API_TOKENS", () => {
+  it("is a configuration error: the dashboard never runs open", async () => {
+    await assert.rejects(memoryApp({ DASHBOARD: "on" }), (err: Error) => {
+      assert.equal(err.name, "ConfigError");
+      assert.match(err.message, /DASHBOARD: on needs API_TOKENS/);
+      return true;
+    });
+  });
+});
+
+describe("dashboard on (with a token sent)", () => {
   let t: Awaited<ReturnType<typeof memoryApp>>;
   let http: ReturnType<typeof request>;
   before(async () => {
-    t = await memoryApp({ DASHBOARD: "on" }, { worker: true });
-    http = request(t.app.callback());
+    t = await memoryApp({ DASHBOARD: "on", API_TOKENS: "tok" }, { worker: true });
+    http = request.agent(t.app.callback()).set("X-Api-Token", "tok") as unknown as ReturnType<typeof request>;
   });
   after(() => t.close());
 
@@ -107,14 +117,21 @@ describe("dashboard on, behind API_TOKENS", () => {
     const res = await http.get("/dashboard?token=tok-two").expect(302);
     assert.equal(res.headers.location, "/dashboard");
     const cookie = res.headers["set-cookie"]![0]!;
-    assert.match(cookie, /^iris_dashboard_token=tok-two;/);
+    assert.match(cookie, /^iris_dashboard_session=\d{13}\.[\w-]{43};/);
+    assert.doesNotMatch(cookie, /tok-two/, "the cookie does not hold the token");
     assert.match(cookie, /path=\/dashboard/);
     assert.match(cookie, /httponly/i);
     assert.match(cookie, /samesite=strict/i);
     const pair = cookie.split(";")[0]!;
     await http.get("/dashboard").set("Cookie", pair).expect(200);
     await http.get("/dashboard/data").set("Cookie", pair).expect(200);
-    await http.get("/dashboard/data").set("Cookie", "iris_dashboard_token=forged").expect(401);
+    await http.get("/dashboard/data").set("Cookie", "iris_dashboard_session=forged").expect(401);
+    await http.get("/dashboard/data").set("Cookie", "iris_dashboard_token=tok-two").expect(401);
+    // A session signed with a token that is not configured (here: its expiry re-signed by someone
+    // who guessed wrong) does not pass, and a valid one does not outlive its expiry.
+    const [expires] = pair.split("=")[1]!.split(".");
+    const forged = `iris_dashboard_session=${Number(expires) + 1000}.${pair.split(".")[1]}`;
+    await http.get("/dashboard/data").set("Cookie", forged).expect(401);
   });
 
   it("leaves the rest of the service as it was", async () => {

@@ -8,8 +8,20 @@ import { testRedis, uniqueName } from "../helpers/services.js";
 
 const form = { sepal_length: "5.1", sepal_width: "3.5", petal_length: "1.4", petal_width: "0.2" };
 
+/** The form page's session cookie and form token, as a browser gets them from GET /. */
+async function formSession(http: ReturnType<typeof request>): Promise<{ cookie: string; token: string }> {
+  const page = await http.get("/").expect(200);
+  const cookie = (page.headers["set-cookie"] as unknown as string[]).find((c) => c.startsWith("iris_form_session="))!;
+  assert.match(cookie, /httponly/i);
+  assert.match(cookie, /samesite=strict/i);
+  const token = /name="form_token" value="([^"]+)"/.exec(page.text)![1]!;
+  return { cookie: cookie.split(";")[0]!, token };
+}
+
 describe("API tokens", () => {
-  it("guard the JSON API (401 without a valid X-Api-Token) and leave the pages open", async () => {
+  const csv = "sepal_length,sepal_width,petal_length,petal_width\n5.1,3.5,1.4,0.2\n";
+
+  it("guard the JSON API (401 without a valid X-Api-Token); the pages and a job's own endpoints stay open", async () => {
     const t = await memoryApp({ API_TOKENS: "alpha,beta" });
     const http = request(t.app.callback());
     try {
@@ -24,19 +36,87 @@ describe("API tokens", () => {
         assert.match(res.body.error, /X-Api-Token/);
         const wrong = await http[method](path).set("X-Api-Token", "alph");
         assert.equal(wrong.status, 401);
+        const longer = await http[method](path).set("X-Api-Token", "alphaa");
+        assert.equal(longer.status, 401);
         const ok = await http[method](path).set("X-Api-Token", "beta");
         assert.notEqual(ok.status, 401, `${method} ${path} with a token`);
       }
       const json = await http.post("/predict").send({ input: {} });
       assert.equal(json.status, 401, "a JSON POST is the API");
-      const csv = "sepal_length,sepal_width,petal_length,petal_width\n5.1,3.5,1.4,0.2\n";
-      const upload = await http.post("/predict").attach("file", Buffer.from(csv), "f.csv").set("Accept", "application/json");
-      assert.equal(upload.status, 401, "a program's CSV upload is the API");
-      const browserUpload = await http.post("/predict").attach("file", Buffer.from(csv), "f.csv").set("Accept", "text/html");
-      assert.equal(browserUpload.status, 303, "the form page's CSV upload stays open");
       await http.get("/").expect(200);
-      await http.post("/predict").type("form").send(form).expect(303);
       await http.get(`/progress?jobid=${randomUUID()}`).expect(404);
+      await http.get(`/result?jobid=${randomUUID()}`).expect(404);
+    } finally {
+      await t.close();
+    }
+  });
+
+  it("a program cannot queue jobs by dressing its request as the form: the form needs the page's token", async () => {
+    const t = await memoryApp({ API_TOKENS: "alpha" });
+    const http = request(t.app.callback());
+    try {
+      // What a script sends when it pretends to be a browser: no token, Accept: text/html.
+      const asForm = await http.post("/predict").type("form").send(form).set("Accept", "text/html");
+      assert.equal(asForm.status, 401, "a form post without the page's token");
+      const asUpload = await http.post("/predict").attach("file", Buffer.from(csv), "f.csv").set("Accept", "text/html");
+      assert.equal(asUpload.status, 401, "a CSV upload without the page's token");
+      const asJsonUpload = await http.post("/predict").attach("file", Buffer.from(csv), "f.csv").set("Accept", "application/json");
+      assert.equal(asJsonUpload.status, 401, "a program's CSV upload is the API");
+
+      // The page's own forms: the session cookie and the token from the page.
+      const { cookie, token } = await formSession(http);
+      const posted = await http.post("/predict").type("form").set("Cookie", cookie).send({ ...form, form_token: token });
+      assert.equal(posted.status, 303, posted.text);
+      const uploaded = await http
+        .post("/predict")
+        .set("Cookie", cookie)
+        .field("form_token", token)
+        .attach("file", Buffer.from(csv), "f.csv");
+      assert.equal(uploaded.status, 303, uploaded.text);
+      assert.match(uploaded.headers.location, /^\/jobs\//);
+
+      // Another site's page: it may have copied a token, but the browser sends no cookie
+      // (SameSite=Strict), or another session's.
+      const other = await formSession(http);
+      const noCookie = await http.post("/predict").type("form").send({ ...form, form_token: token });
+      assert.equal(noCookie.status, 403);
+      assert.match(noCookie.text, /reload the page/);
+      const mixed = await http.post("/predict").type("form").set("Cookie", other.cookie).send({ ...form, form_token: token });
+      assert.equal(mixed.status, 403);
+
+      // A program with a token may post the form and upload as well; its upload gets JSON.
+      await http.post("/predict").type("form").set("X-Api-Token", "alpha").send(form).expect(303);
+      const apiUpload = await http.post("/predict").set("X-Api-Token", "alpha").attach("file", Buffer.from(csv), "f.csv");
+      assert.equal(apiUpload.status, 202);
+    } finally {
+      await t.close();
+    }
+  });
+
+  it("a form token from one web process verifies on another with the same API_TOKENS (no sticky sessions)", async () => {
+    const a = await memoryApp({ API_TOKENS: "alpha" });
+    const b = await memoryApp({ API_TOKENS: "alpha" });
+    const c = await memoryApp({ API_TOKENS: "gamma" });
+    try {
+      const { cookie, token } = await formSession(request(a.app.callback()));
+      const send = (t: typeof a) =>
+        request(t.app.callback()).post("/predict").type("form").set("Cookie", cookie).send({ ...form, form_token: token });
+      assert.equal((await send(b)).status, 303);
+      assert.equal((await send(c)).status, 403, "another deployment's token does not verify");
+    } finally {
+      await Promise.all([a.close(), b.close(), c.close()]);
+    }
+  });
+
+  it("without API_TOKENS everything stays open, as the README's curl examples use it", async () => {
+    const t = await memoryApp();
+    const http = request(t.app.callback());
+    try {
+      await http.post("/predict").type("form").send(form).expect(303);
+      const browserUpload = await http.post("/predict").attach("file", Buffer.from(csv), "f.csv").set("Accept", "text/html");
+      assert.equal(browserUpload.status, 303);
+      const programUpload = await http.post("/predict").attach("file", Buffer.from(csv), "f.csv");
+      assert.equal(programUpload.status, 202);
     } finally {
       await t.close();
     }

@@ -48,6 +48,7 @@ describe("logs: JSON lines per request and per job stage, LOG_LEVEL, no secrets"
     // Traffic that would leak secrets if anything logged URLs, queries or headers.
     const res = await fetch(`${base}/predict`, {
       method: "POST",
+      headers: { "X-Api-Token": API_TOKEN },
       body: new URLSearchParams(setosa),
       redirect: "manual",
     });
