@@ -30,7 +30,7 @@ export const appConfigSchema = z.object({
     .transform((s) => s.split(",").map((t) => t.trim()).filter(Boolean)),
   /** Submissions per client address per minute; 0 turns the limit off. */
   RATE_LIMIT_PER_MINUTE: nonNegativeInt("a whole number ≥ 0").default(0),
-  /** Trust X-Forwarded-For for the client address. */
+  /** Trust a proxy's X-Forwarded-For (client address) and X-Forwarded-Proto/-Host (the origin socket.io takes as its own). */
   TRUST_PROXY: z.enum(["0", "1"], { error: "must be 0 or 1" }).default("0").transform((v) => v === "1"),
   /**
    * Comma-separated origins (`https://host[:port]`, no path) whose pages may open a socket.io
