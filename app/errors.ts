@@ -1,5 +1,6 @@
 import type { Context, Next } from "koa";
 import {
+  IdempotencyConflictError,
   JobExpiredError,
   JobNotFoundError,
   JobStateConflictError,
@@ -40,6 +41,7 @@ const STATUS: Array<[ErrorClass, number]> = [
   [JobNotFoundError, 404],
   [JobExpiredError, 410],
   [JobStateConflictError, 409],
+  [IdempotencyConflictError, 409],
   [QueueFullError, 503],
   [QueueUnavailableError, 503],
   [StoreUnavailableError, 503],
@@ -69,6 +71,7 @@ export function describeError(err: unknown): {
       if (err instanceof JobStateConflictError) body.state = err.state;
       if (
         err instanceof QueueFullError ||
+        err instanceof IdempotencyConflictError ||
         err instanceof QueueUnavailableError ||
         err instanceof StoreUnavailableError ||
         err instanceof RateLimitedError

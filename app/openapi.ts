@@ -89,7 +89,8 @@ export function buildOpenApi(opts: { maxBatchRows: number; version?: string }): 
               required: false,
               description:
                 "Any string (1-255 characters). The same key with the same request within the retention period returns " +
-                "the same prediction_id and queues nothing new; with a different request it is refused (422).",
+                "the same prediction_id and queues nothing new; with a different request it is refused (422); while the " +
+                "first request with the key is still being queued, 409 with Retry-After.",
               schema: { type: "string", minLength: 1, maxLength: 255 },
             },
           ],
@@ -128,6 +129,9 @@ export function buildOpenApi(opts: { maxBatchRows: number; version?: string }): 
             "400": error("Malformed JSON, unknown fields, or invalid measurements (each named in details; CSV by row)."),
             "413": error(`The body is over the size limit, or the batch has more than ${opts.maxBatchRows} rows.`),
             "415": error("Unsupported Content-Type."),
+            "409": error("A request with this Idempotency-Key is still being processed; retry shortly.", {
+              headers: retryAfter,
+            }),
             "422": error("The Idempotency-Key was already used with a different request."),
             "503": error("The queue is full or the broker is unreachable; retry later.", { headers: retryAfter }),
           },

@@ -5,7 +5,9 @@ import type { Logger } from "../tasks/logger.js";
 import type { JobRecord, JobStore } from "../tasks/store/types.js";
 import { describeError } from "./errors.js";
 import { loadJob, progressBody, type ProgressBody } from "./job-view.js";
+import { helmetHeaders } from "./middleware/security.js";
 import { parseJobId } from "./schemas.js";
+import { originCheck } from "./socket-origin.js";
 
 /** How many jobs one socket may follow; a progress page needs one. */
 const MAX_SUBSCRIPTIONS_PER_SOCKET = 20;
@@ -38,6 +40,23 @@ function sendIfNewer(socket: Socket, body: ProgressBody): void {
 }
 
 /**
+ * socket.io answers its own paths (the client file, polling, the handshake and its refusals)
+ * before Koa sees the request, so Koa's securityHeaders middleware never runs for them. A
+ * 'request' listener put in front of socket.io's sets the same list on every response of the
+ * server; engine.io's 'headers' event adds it to the WebSocket upgrade, which ws writes itself.
+ * Must run after socket.io attached: attaching wraps the listeners that exist at that moment.
+ */
+function sendSecurityHeaders(server: HttpServer, io: IoServer): void {
+  const headers = helmetHeaders();
+  server.prependListener("request", (_req, res) => {
+    for (const [name, value] of headers) res.setHeader(name, value);
+  });
+  io.engine.on("headers", (out: Record<string, string>, req: { headers: Record<string, unknown> }) => {
+    if (req.headers.upgrade) for (const [name, value] of headers) out[name] = value;
+  });
+}
+
+/**
  * Attaches socket.io to `server` and relays every job change to the sockets following that job.
  *
  * Cross-process delivery uses the JobStore's own change feed (`store.subscribe`: Redis PUBLISH on
@@ -50,15 +69,29 @@ function sendIfNewer(socket: Socket, body: ProgressBody): void {
  * - the fan-out is the same (the adapter also delivers every broadcast to every web process).
  * The page uses the WebSocket transport only, so several web processes need no sticky sessions.
  * HTTP long-polling stays enabled for other clients that connect to one process directly.
+ *
+ * Only the service's own origin and `allowedOrigins` may connect (socket-origin.ts); with
+ * `trustProxy` the own origin is read from X-Forwarded-Proto/-Host.
  */
-export async function attachRealtime(deps: { server: HttpServer; store: JobStore; logger: Logger }): Promise<Realtime> {
+export async function attachRealtime(deps: {
+  server: HttpServer;
+  store: JobStore;
+  logger: Logger;
+  /** ALLOWED_ORIGINS; none by default (same origin only). */
+  allowedOrigins?: readonly string[];
+  /** TRUST_PROXY. */
+  trustProxy?: boolean;
+}): Promise<Realtime> {
   const { store, logger } = deps;
   const io = new IoServer(deps.server, {
     // The page loads /socket.io/socket.io.min.js from here: no CDN, works offline.
     serveClient: true,
     // Messages are small JSON objects; refuse anything bigger.
     maxHttpBufferSize: 16 * 1024,
+    // engine.io asks on every handshake, polling and WebSocket upgrade alike.
+    allowRequest: originCheck({ allowedOrigins: deps.allowedOrigins ?? [], trustProxy: deps.trustProxy ?? false }),
   });
+  sendSecurityHeaders(deps.server, io);
 
   io.on("connection", (socket) => {
     socket.data.sent = new Map<string, number>();

@@ -19,7 +19,13 @@ export async function startWeb(deps: AppDeps): Promise<WebServer> {
   const server = createServer(app.callback());
   // Keep-alive longer than a typical proxy's, so the proxy closes idle sockets first.
   server.keepAliveTimeout = 65_000;
-  const realtime = await attachRealtime({ server, store: deps.store, logger: deps.logger });
+  const realtime = await attachRealtime({
+    server,
+    store: deps.store,
+    logger: deps.logger,
+    allowedOrigins: deps.config.ALLOWED_ORIGINS,
+    trustProxy: deps.config.TRUST_PROXY,
+  });
   try {
     await new Promise<void>((resolve, reject) => {
       server.once("error", reject);

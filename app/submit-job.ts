@@ -1,6 +1,6 @@
 import { createHash, randomUUID } from "node:crypto";
 import type { Measurements } from "../tasks/contract.js";
-import { QueueFullError } from "../tasks/errors.js";
+import { IdempotencyConflictError, QueueFullError } from "../tasks/errors.js";
 import type { JobQueue } from "../tasks/queue/types.js";
 import type { JobStore } from "../tasks/store/types.js";
 import { HttpError } from "./errors.js";
@@ -23,39 +23,58 @@ export interface Submission {
 }
 
 /**
+ * How long an in-progress idempotency claim lives if its submission never finishes (the web
+ * process crashed between claim and confirm). Far above the broker-confirm timeout, so a live
+ * submission always confirms or releases its claim first.
+ */
+const IN_PROGRESS_CLAIM_SECONDS = 30;
+
+/**
  * Admission control, then state, then publish with confirm. The state is written first so a
  * worker never sees a job the store does not know; if the publish fails, the job is marked
  * FAILURE and the caller gets 503 (nothing is "accepted" and then lost).
  *
- * With an idempotency key, the key is claimed first (atomically, in the store): a retry of the
- * same request gets the first submission's id and queues nothing; the same key with a different
- * request is refused with 422. A submission that fails frees its key so the retry can succeed.
+ * With an idempotency key (as in the IETF httpapi Idempotency-Key draft and Stripe's API), the key
+ * is first claimed atomically as "in progress" (job id + request fingerprint, for
+ * IN_PROGRESS_CLAIM_SECONDS), and turned into "done" for the retention period only once the
+ * broker confirmed the job. A request finding it in progress gets IdempotencyConflictError (409,
+ * Retry-After: 1), one finding it done gets the same id (a replay, nothing queued), the same key
+ * with a different request 422. A submission that fails releases its claim, so the retry can go
+ * through: an id is only ever handed out for a job that was accepted.
  */
 export function createSubmitter(deps: SubmitDeps) {
   const now = deps.now ?? (() => new Date());
   const depth = queueDepthEstimate(deps.queue);
   return async function submit(payload: JobPayload, opts: { idempotencyKey?: string } = {}): Promise<Submission> {
     const jobid = randomUUID();
-    let claim: string | undefined;
-    if (opts.idempotencyKey !== undefined) {
-      claim = `${jobid} ${fingerprint(payload)}`;
-      const held = await deps.store.claimIdempotencyKey(opts.idempotencyKey, claim);
-      if (held !== null) {
-        const [earlier, print] = held.split(" ");
-        if (print !== fingerprint(payload)) {
-          throw new HttpError(422, "This Idempotency-Key was already used with a different request.", [
-            { field: "Idempotency-Key", message: "Use a new key for a new request." },
-          ]);
-        }
-        return { jobid: earlier!, replayed: true };
+    const key = opts.idempotencyKey;
+    if (key === undefined) {
+      await enqueue(jobid, payload);
+      return { jobid, replayed: false };
+    }
+    const print = fingerprint(payload);
+    const claim = inProgress(jobid, print);
+    const held = await deps.store.claimIdempotencyKey(key, claim, { ttlSeconds: IN_PROGRESS_CLAIM_SECONDS });
+    if (held !== null) {
+      const earlier = parseClaim(held);
+      if (earlier.print !== print) {
+        throw new HttpError(422, "This Idempotency-Key was already used with a different request.", [
+          { field: "Idempotency-Key", message: "Use a new key for a new request." },
+        ]);
       }
+      if (earlier.inProgress) throw new IdempotencyConflictError(1);
+      return { jobid: earlier.jobid, replayed: true };
     }
     try {
       await enqueue(jobid, payload);
     } catch (err) {
-      if (claim) await deps.store.releaseIdempotencyKey(opts.idempotencyKey!, claim).catch(() => {});
+      await deps.store.releaseIdempotencyKey(key, claim).catch(() => {});
       throw err;
     }
+    // The job is accepted whatever happens here: if the claim cannot be confirmed (the store is
+    // unreachable, or the claim expired), retries get 409 until it expires and may then queue a
+    // second job, but this answer's id is real.
+    await deps.store.confirmIdempotencyKey(key, claim, done(jobid, print)).catch(() => false);
     return { jobid, replayed: false };
   };
 
@@ -120,6 +139,19 @@ function queueDepthEstimate(queue: JobQueue) {
       since++;
     },
   };
+}
+
+/**
+ * An idempotency key's value: `<jobid> <fingerprint>` once the job was accepted (the format keys
+ * had before claims could be in progress, so those still replay), prefixed `pending ` before.
+ */
+const inProgress = (jobid: string, print: string) => `pending ${jobid} ${print}`;
+const done = (jobid: string, print: string) => `${jobid} ${print}`;
+function parseClaim(value: string): { jobid: string; print: string; inProgress: boolean } {
+  const parts = value.split(" ");
+  const pending = parts[0] === "pending";
+  const [jobid = "", print = ""] = pending ? parts.slice(1) : parts;
+  return { jobid, print, inProgress: pending };
 }
 
 /** What makes two submissions "the same request" for an idempotency key. */

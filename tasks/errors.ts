@@ -71,6 +71,14 @@ export class QueueFullError extends Error {
   }
 }
 
+/** An earlier request with the same idempotency key is still being submitted: retry shortly. */
+export class IdempotencyConflictError extends Error {
+  override name = "IdempotencyConflictError";
+  constructor(readonly retryAfterSec = 1) {
+    super("A request with this Idempotency-Key is still being processed; retry shortly.");
+  }
+}
+
 /** A queue message that can never be processed (poison): it goes to the dead-letter queue. */
 export class InvalidJobError extends Error {
   override name = "InvalidJobError";

@@ -23,9 +23,10 @@ export function securityHeaders(): Middleware {
 
 /**
  * What koa-helmet sets, recorded once: with this configuration (no per-request nonce) helmet's
- * headers do not depend on the request, and helmet sets them synchronously.
+ * headers do not depend on the request, and helmet sets them synchronously. The one list for Koa's
+ * responses and socket.io's own (app/realtime.ts).
  */
-function helmetHeaders(): Array<[string, string]> {
+export function helmetHeaders(): Array<[string, string]> {
   const headers = new Map<string, string>();
   const res = {
     setHeader: (name: string, value: unknown) => void headers.set(name, String(value)),

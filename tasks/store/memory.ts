@@ -81,11 +81,17 @@ export function createMemoryStore(opts: { ttlSeconds: number; now?: () => Date }
       const entry = unexpired(batches, jobid);
       return entry ? structuredClone(entry.results) : null;
     },
-    async claimIdempotencyKey(key, value) {
+    async claimIdempotencyKey(key, value, claimOpts) {
       const held = unexpired(idempotency, key);
       if (held) return held.value;
-      idempotency.set(key, { value, expiresAt: now().getTime() + ttlMs });
+      const forMs = Math.min(ttlMs, (claimOpts?.ttlSeconds ?? opts.ttlSeconds) * 1000);
+      idempotency.set(key, { value, expiresAt: now().getTime() + forMs });
       return null;
+    },
+    async confirmIdempotencyKey(key, claimed, confirmed) {
+      if (unexpired(idempotency, key)?.value !== claimed) return false;
+      idempotency.set(key, { value: confirmed, expiresAt: now().getTime() + ttlMs });
+      return true;
     },
     async releaseIdempotencyKey(key, value) {
       if (unexpired(idempotency, key)?.value === value) idempotency.delete(key);

@@ -47,6 +47,15 @@ if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) 
 return 0
 `;
 
+/** Sets KEYS[1] to ARGV[2] for ARGV[3] s only while it still holds ARGV[1]: a claim becomes final once. */
+const CONFIRM_SCRIPT = `
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  redis.call('SET', KEYS[1], ARGV[2], 'EX', tonumber(ARGV[3]))
+  return 1
+end
+return 0
+`;
+
 /** How much longer than the record a tombstone lives, so 410 outlasts the data. */
 const TOMBSTONE_FACTOR = 7;
 
@@ -76,6 +85,7 @@ export function createRedisStore(opts: RedisStoreOptions): JobStore {
   const recentKey = `${prefix}:recent`;
   client.defineCommand("irisUpdate", { numberOfKeys: 1, lua: UPDATE_SCRIPT });
   client.defineCommand("irisRelease", { numberOfKeys: 1, lua: RELEASE_SCRIPT });
+  client.defineCommand("irisConfirm", { numberOfKeys: 1, lua: CONFIRM_SCRIPT });
   const runUpdate = (id: string, args: string[]) =>
     (client as unknown as Record<string, (...a: string[]) => Promise<[number, string[]] | null>>).irisUpdate!(
       key(id),
@@ -129,10 +139,15 @@ export function createRedisStore(opts: RedisStoreOptions): JobStore {
       const raw = await client.get(batch(jobid));
       return raw ? (JSON.parse(raw) as BatchResults) : null;
     },
-    async claimIdempotencyKey(k, value) {
+    async claimIdempotencyKey(k, value, claimOpts) {
       // SET NX GET (Redis ≥ 7): claims the key, or returns what it holds, in one atomic step.
-      const held = await client.set(idem(k), value, "EX", ttlSeconds, "NX", "GET");
+      const forSeconds = Math.min(ttlSeconds, claimOpts?.ttlSeconds ?? ttlSeconds);
+      const held = await client.set(idem(k), value, "EX", forSeconds, "NX", "GET");
       return held ?? null;
+    },
+    async confirmIdempotencyKey(k, claimed, confirmed) {
+      const commands = client as unknown as Record<string, (...a: string[]) => Promise<number>>;
+      return (await commands.irisConfirm!(idem(k), claimed, confirmed, String(ttlSeconds))) === 1;
     },
     async releaseIdempotencyKey(k, value) {
       await (client as unknown as Record<string, (...a: string[]) => Promise<number>>).irisRelease!(idem(k), value);

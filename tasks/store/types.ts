@@ -68,10 +68,17 @@ export interface JobStore {
   /** A batch's per-row results; null when none were saved or they expired. */
   getBatchResults(jobid: string): Promise<BatchResults | null>;
   /**
-   * Claims an idempotency key for `value` for the retention period, atomically across processes.
-   * Returns null when this call claimed it, or the value the key already holds (first claim wins).
+   * Claims an idempotency key for `value`, atomically across processes, for `ttlSeconds` (default
+   * and at most the retention period). Returns null when this call claimed it, or the value the
+   * key already holds (first claim wins).
    */
-  claimIdempotencyKey(key: string, value: string): Promise<string | null>;
+  claimIdempotencyKey(key: string, value: string, opts?: { ttlSeconds?: number }): Promise<string | null>;
+  /**
+   * Replaces the key's value `claimed` with `confirmed` and keeps it for the retention period,
+   * atomically, only if it still holds `claimed`. False when it does not (expired, released, or
+   * someone else's).
+   */
+  confirmIdempotencyKey(key: string, claimed: string, confirmed: string): Promise<boolean>;
   /** Frees a key only if it still holds `value` (a submission that failed), so a retry can succeed. */
   releaseIdempotencyKey(key: string, value: string): Promise<void>;
   /** Calls `listener` with the record after every applied update, from any process. */

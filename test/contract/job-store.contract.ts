@@ -189,6 +189,39 @@ export function describeJobStore(name: string, make: (ttlSeconds: number) => Pro
       assert.equal(await store.claimIdempotencyKey(key, b), null, "free again after its holder released it");
     });
 
+    it("confirms a claim (held for a short time) for the retention period, only while it holds the confirmer's value", async () => {
+      const s = await make(3);
+      try {
+        const [confirmed, abandoned] = [`key-${randomUUID()}`, `key-${randomUUID()}`];
+        assert.equal(await s.claimIdempotencyKey(confirmed, "pending a", { ttlSeconds: 1 }), null);
+        assert.equal(await s.claimIdempotencyKey(abandoned, "pending b", { ttlSeconds: 1 }), null);
+        assert.equal(await s.confirmIdempotencyKey(confirmed, "pending z", "done z"), false, "not the holder: no-op");
+        assert.equal(await s.claimIdempotencyKey(confirmed, "x"), "pending a");
+        assert.equal(await s.confirmIdempotencyKey(confirmed, "pending a", "done a"), true);
+        assert.equal(await s.claimIdempotencyKey(confirmed, "x"), "done a");
+        assert.equal(
+          await s.confirmIdempotencyKey(`key-${randomUUID()}`, "pending a", "done a"),
+          false,
+          "no claim: no-op",
+        );
+        assert.equal(await s.claimIdempotencyKey(`key-${randomUUID()}`, "ok", { ttlSeconds: 1 }), null);
+        // The short claim that was never confirmed expires by itself (a web process that crashed
+        // mid-submission); the confirmed one lives on for the retention period.
+        await waitFor(async () => (await s.claimIdempotencyKey(abandoned, "next", { ttlSeconds: 1 })) === null, {
+          timeoutMs: 5000,
+          what: "the unconfirmed claim to expire",
+        });
+        assert.equal(await s.claimIdempotencyKey(confirmed, "x"), "done a");
+        assert.equal(
+          await s.confirmIdempotencyKey(abandoned, "pending b", "done b"),
+          false,
+          "an expired claim is not ours any more",
+        );
+      } finally {
+        await s.close();
+      }
+    });
+
     it("treats keys as opaque strings of any length and bytes", async () => {
       const odd = ["", " ", "\u0000\n\r", "x".repeat(10_000), "__proto__", "constructor", "ключ🔑"];
       for (const key of odd) {
@@ -229,12 +262,17 @@ export function describeJobStore(name: string, make: (ttlSeconds: number) => Pro
         assert.deepEqual((await short.recent(10)).map((r) => r.jobid), [rec.jobid]);
         await short.saveBatchResults(rec.jobid, { classes: ["setosa"], rows: [[1, 1, 1, 1, 0, 1]] });
         await short.claimIdempotencyKey(`k-${rec.jobid}`, rec.jobid);
+        await short.claimIdempotencyKey(`long-${rec.jobid}`, rec.jobid, { ttlSeconds: 3600 });
         await waitFor(async () => (await short.get(rec.jobid)) === null, { timeoutMs: 5000, what: "expiry" });
         assert.equal(await short.wasExpired(rec.jobid), true);
         await waitFor(async () => (await short.getBatchResults(rec.jobid)) === null, { timeoutMs: 5000, what: "rows expiry" });
         await waitFor(async () => (await short.claimIdempotencyKey(`k-${rec.jobid}`, "next")) === null, {
           timeoutMs: 5000,
           what: "key expiry",
+        });
+        await waitFor(async () => (await short.claimIdempotencyKey(`long-${rec.jobid}`, "next")) === null, {
+          timeoutMs: 5000,
+          what: "no claim outlives the retention period",
         });
         assert.deepEqual(await short.recent(10), [], "an expired job drops out of the recent list");
       } finally {

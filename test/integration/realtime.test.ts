@@ -37,7 +37,7 @@ describe("socket.io progress across two web processes (RabbitMQ + Redis)", () =>
 
   before(async () => {
     // No worker yet: jobs wait in the queue until the test starts one, so subscribers see every change.
-    stack = await startStack({ webs: 2, workers: 0, kind: "rt" });
+    stack = await startStack({ webs: 2, workers: 0, kind: "rt", env: { ALLOWED_ORIGINS: "https://iris.example" } });
     store = createRedisStore({ client: testRedis(), subscriber: testRedis(), ttlSeconds: 600, prefix: stack.ns });
   });
 
@@ -59,6 +59,35 @@ describe("socket.io progress across two web processes (RabbitMQ + Redis)", () =>
     assert.equal(res.status, 303);
     return res.headers.get("location")!.split("/").pop()!;
   };
+
+  it("takes its own origin and ALLOWED_ORIGINS, refuses another site's page, and sends the security headers", async () => {
+    const base = stack.webs[1]!;
+    const handshake = (origin?: string) =>
+      fetch(`${base}/socket.io/?EIO=4&transport=polling`, { headers: origin ? { Origin: origin } : {} });
+    for (const [origin, status] of [
+      [base, 200],
+      ["https://iris.example", 200],
+      [undefined, 200],
+      ["http://evil.example", 403],
+    ] as const) {
+      const res = await handshake(origin);
+      assert.equal(res.status, status, `Origin: ${origin}`);
+      assert.match(res.headers.get("content-security-policy") ?? "", /default-src 'self'/);
+      await res.arrayBuffer();
+    }
+    const evil = io(base, {
+      transports: ["websocket"],
+      reconnection: false,
+      forceNew: true,
+      extraHeaders: { Origin: "http://evil.example" },
+    });
+    const refused = await new Promise<boolean>((resolve) => {
+      evil.once("connect", () => resolve(false));
+      evil.once("connect_error", () => resolve(true));
+    });
+    evil.close();
+    assert.ok(refused, "a WebSocket from another site is refused");
+  });
 
   it("acknowledges malformed and unknown ids with ok:false and a sentence", async () => {
     const c = await client(stack.webs[1]!);

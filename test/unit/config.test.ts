@@ -53,4 +53,28 @@ describe("configuration", () => {
   it("parses API_TOKENS into a list", () => {
     assert.deepEqual(loadAppConfig({ API_TOKENS: "a, b,,c" }).API_TOKENS, ["a", "b", "c"]);
   });
+
+  it("parses ALLOWED_ORIGINS into normalised origins, and names the variable for a bad one", () => {
+    assert.deepEqual(loadAppConfig({}).ALLOWED_ORIGINS, []);
+    assert.deepEqual(
+      loadAppConfig({ ALLOWED_ORIGINS: "https://a.example, HTTP://B.example:8080,,https://c.example:443/" })
+        .ALLOWED_ORIGINS,
+      ["https://a.example", "http://b.example:8080", "https://c.example"],
+    );
+    for (const bad of [
+      "a.example",
+      "ftp://a.example",
+      "https://a.example/path",
+      "https://a.example?x=1",
+      "https://user@a.example",
+      "*",
+    ]) {
+      assert.throws(
+        () => loadAppConfig({ ALLOWED_ORIGINS: `https://ok.example,${bad}` }),
+        (err: Error) =>
+          err instanceof ConfigError && /ALLOWED_ORIGINS: .*must be an http\(s\) origin/.test(err.message),
+        bad,
+      );
+    }
+  });
 });
