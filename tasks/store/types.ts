@@ -55,7 +55,8 @@ export interface JobStore {
   /**
    * Applies `update` atomically and publishes the result. Progress never decreases (a lower
    * progress leaves progress and stage as they are); a final state is never replaced.
-   * Returns null when the job is unknown.
+   * Returns null when the job is unknown. The Redis store counts an applied SUCCESS or FAILURE
+   * in the job metrics within the same atomic step (see createRedisJobMetrics).
    */
   update(jobid: string, update: JobUpdate): Promise<UpdateOutcome | null>;
   /**
