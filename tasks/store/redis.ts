@@ -5,6 +5,7 @@ import { FINISHED_SLOT_TTL_SECONDS, redisMetricsKeys } from "../metrics.js";
 import { decodeFlat, decodeHash, encodeFields } from "./codec.js";
 import {
   RECENT_JOBS_KEPT,
+  TOMBSTONE_FACTOR,
   type BatchResults,
   type JobRecord,
   type JobStore,
@@ -57,9 +58,6 @@ if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) 
 return 0
 `;
 
-/** How much longer than the record a tombstone lives, so 410 outlasts the data. */
-const TOMBSTONE_FACTOR = 7;
-
 /** Options for the Redis store. `prefix` isolates tests and deployments. */
 export interface RedisStoreOptions {
   /** Commands client. */
@@ -67,6 +65,8 @@ export interface RedisStoreOptions {
   /** A second connection for SUBSCRIBE (a subscribed connection can do nothing else). */
   subscriber?: Redis;
   ttlSeconds: number;
+  /** How long an expired job answers 410 (counted from its creation); default 7 × ttlSeconds. */
+  tombstoneSeconds?: number;
   prefix?: string;
   now?: () => Date;
 }
@@ -74,6 +74,7 @@ export interface RedisStoreOptions {
 /** JobStore on Redis: one hash per job with a TTL, every change PUBLISHed. */
 export function createRedisStore(opts: RedisStoreOptions): JobStore {
   const { client, subscriber, ttlSeconds } = opts;
+  const tombstoneSeconds = opts.tombstoneSeconds ?? ttlSeconds * TOMBSTONE_FACTOR;
   const prefix = opts.prefix ?? "iris";
   const channel = `${prefix}:events`;
   const now = opts.now ?? (() => new Date());
@@ -112,7 +113,7 @@ export function createRedisStore(opts: RedisStoreOptions): JobStore {
         .multi()
         .hset(key(record.jobid), ...encodeFields(record))
         .expire(key(record.jobid), ttlSeconds)
-        .set(tomb(record.jobid), "1", "EX", ttlSeconds * TOMBSTONE_FACTOR)
+        .set(tomb(record.jobid), "1", "EX", tombstoneSeconds)
         .zadd(recentKey, Date.parse(record.created_at) || now().getTime(), record.jobid)
         .zremrangebyrank(recentKey, 0, -(RECENT_JOBS_KEPT + 1))
         .expire(recentKey, ttlSeconds)

@@ -44,6 +44,9 @@ export interface UpdateOutcome {
 /** How many job ids the recent-jobs index keeps. */
 export const RECENT_JOBS_KEPT = 1000;
 
+/** A tombstone's default lifetime, in TTLs: 410 Gone outlasts the data, then 404. */
+export const TOMBSTONE_FACTOR = 7;
+
 /** Job state with TTL and change notifications. Implementations: redis.ts, memory.ts. */
 export interface JobStore {
   /** Stores a new job; its retention starts now. */
