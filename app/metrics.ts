@@ -76,8 +76,8 @@ export function createAppMetrics(opts: {
   const counter = (name: string, help: string, pick: (s: JobMetricsSnapshot) => number) =>
     registry.registerMetric(externalMetric(name, help, "counter", () => (latest ? [{ value: pick(latest) }] : [])));
   counter("iris_jobs_submitted_total", "Jobs accepted (broker-confirmed), all web processes.", (s) => s.submitted);
-  counter("iris_jobs_succeeded_total", "Jobs that ended in SUCCESS, all workers.", (s) => s.succeeded);
-  counter("iris_jobs_failed_total", "Jobs that ended in FAILURE, all workers.", (s) => s.failed);
+  counter("iris_jobs_succeeded_total", "Jobs that ended in SUCCESS, counted with the final state.", (s) => s.succeeded);
+  counter("iris_jobs_failed_total", "Jobs that ended in FAILURE, counted with the final state.", (s) => s.failed);
   registry.registerMetric(
     externalMetric("iris_job_duration_seconds", "Run time of the attempt that finished a job.", "histogram", () =>
       histogramSamples("iris_job_duration_seconds", latest?.duration),

@@ -8,10 +8,13 @@ const MAX_TRACKED = 10_000;
 
 /**
  * A JobStore that records job metrics from the state changes going through it, so the worker
- * and the processor stay as they are. It counts a job as succeeded or failed on the update that
- * wrote its final state: the store applies a final state exactly once (first writer wins), so a
- * redelivered or raced job is never counted twice. Queue wait is observed when the first attempt
- * starts (submission → `validating`); duration from the start of the attempt that finished it.
+ * and the processor stay as they are. It reports a job as finished (JobMetrics.finished) after
+ * the update that wrote its final state: the store applies a final state exactly once (first
+ * writer wins), so a redelivered or raced job is never reported twice. (The Redis store counts
+ * the outcome itself, inside that update; finished() then only adds the duration.) Queue wait is
+ * observed when the first attempt starts (submission → `validating`); duration from the start of
+ * the attempt that finished it. Both are in-process observations: a process killed before its
+ * metrics flush loses them, never the outcome counts.
  */
 export function instrumentStore(
   store: JobStore,

@@ -14,6 +14,21 @@ export const QUEUE_WAIT_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 
 /** Width of the slots that "jobs per minute" is counted in. */
 const SLOT_SECONDS = 5;
 const SLOTS_PER_MINUTE = 60 / SLOT_SECONDS;
+/** How long a Redis slot counter lives: past the minute it is read for. */
+export const FINISHED_SLOT_TTL_SECONDS = 2 * 60;
+
+/**
+ * The Redis keys of a deployment's job metrics, shared by createRedisJobMetrics (which reads
+ * them) and the Redis store's update script (which counts outcomes into them).
+ */
+export function redisMetricsKeys(prefix: string) {
+  return {
+    /** Counters, per-bucket counts and sums. */
+    hash: `${prefix}:metrics`,
+    /** The counter of jobs finished in the SLOT_SECONDS slot holding `ms`. */
+    finishedSlot: (ms: number) => `${prefix}:metrics:finished:${slotOf(ms)}`,
+  };
+}
 
 /** A histogram as Prometheus exposes it: cumulative counts per upper bound, plus sum and count. */
 export interface HistogramData {
@@ -38,6 +53,12 @@ export interface JobMetricsSnapshot {
 /** Where job counts go. Recording never throws into the job: callers log and go on. */
 export interface JobMetrics {
   submitted(): Promise<void>;
+  /**
+   * A job's final SUCCESS or FAILURE was just applied (once per job; REVOKED is not a finish).
+   * The in-memory implementation counts the outcome and the last-minute slot here. The Redis one
+   * only observes the duration: the Redis store counts the outcome inside the very update that
+   * writes the final state, so a killed process can neither lose nor double it.
+   */
   finished(outcome: "succeeded" | "failed", durationSec?: number): Promise<void>;
   queueWait(seconds: number): Promise<void>;
   snapshot(): Promise<JobMetricsSnapshot>;
@@ -59,7 +80,9 @@ function toHistogram(bounds: number[], perBucket: number[], sum: number): Histog
   return { bounds, cumulative, sum, count: running + (perBucket[bounds.length] ?? 0) };
 }
 
-const slotOf = (ms: number) => Math.floor(ms / 1000 / SLOT_SECONDS);
+function slotOf(ms: number): number {
+  return Math.floor(ms / 1000 / SLOT_SECONDS);
+}
 
 /** In-process metrics for the embedded mode and tests. */
 export function createMemoryJobMetrics(opts: { now?: () => number } = {}): JobMetrics {
@@ -107,18 +130,22 @@ const FLUSH_INTERVAL_MS = 200;
 
 /**
  * Metrics in Redis: one hash `<prefix>:metrics` (counters, per-bucket counts, sums) and short-lived
- * per-slot counters for the last minute. Events are added up in memory and written in one MULTI
- * every FLUSH_INTERVAL_MS (and before every snapshot and on shutdown): a Redis round trip per
- * event was a measurable share of every job's cost. A process killed outright loses at most that
- * last fraction of a second of counts.
+ * per-slot counters for the last minute (redisMetricsKeys).
+ *
+ * `succeeded`, `failed` and the slot counters are written by the Redis store's update script, in
+ * the same atomic step as the job's final state, and only read here: they equal the jobs Redis
+ * holds in SUCCESS/FAILURE, whatever process dies when. `submitted` and the two histograms are
+ * added up in memory and written in one MULTI every FLUSH_INTERVAL_MS (and before every snapshot
+ * and on shutdown): a Redis round trip per event was a measurable share of every job's cost. A
+ * process killed outright loses that last fraction of a second of them, so the histograms'
+ * _count can lag the outcome counters by what it had not flushed.
  */
 export function createRedisJobMetrics(opts: { client: Redis; prefix: string; now?: () => number }): JobMetrics {
   const { client } = opts;
   const now = opts.now ?? Date.now;
-  const key = `${opts.prefix}:metrics`;
-  const slotKey = (slot: number) => `${opts.prefix}:metrics:finished:${slot}`;
+  const keys = redisMetricsKeys(opts.prefix);
+  const key = keys.hash;
   let fields = new Map<string, number>(); // hash field → increment (integers and sums alike)
-  let slots = new Map<string, number>(); // slot key → increment
   let timer: NodeJS.Timeout | null = null;
   const add = (map: Map<string, number>, k: string, v: number) => map.set(k, (map.get(k) ?? 0) + v);
   const observe = (name: string, bounds: number[], v: number) => {
@@ -135,22 +162,19 @@ export function createRedisJobMetrics(opts: { client: Redis; prefix: string; now
   };
 
   async function flush(): Promise<void> {
-    if (fields.size === 0 && slots.size === 0) return;
-    const [f, s] = [fields, slots];
+    if (fields.size === 0) return;
+    const f = fields;
     fields = new Map();
-    slots = new Map();
     const m = client.multi();
     for (const [field, v] of f) {
       if (Number.isInteger(v)) m.hincrby(key, field, v);
       else m.hincrbyfloat(key, field, v);
     }
-    for (const [slot, v] of s) m.incrby(slot, v).expire(slot, 2 * 60);
     try {
       await m.exec();
     } catch (err) {
       // Redis away: put the increments back, to be written with the next flush.
       for (const [k, v] of f) add(fields, k, v);
-      for (const [k, v] of s) add(slots, k, v);
       schedule();
       throw err;
     }
@@ -168,10 +192,10 @@ export function createRedisJobMetrics(opts: { client: Redis; prefix: string; now
       add(fields, "submitted", 1);
       schedule();
     },
-    async finished(outcome, durationSec) {
-      add(fields, outcome, 1);
-      add(slots, slotKey(slotOf(now())), 1);
-      if (durationSec !== undefined) observe("duration", DURATION_BUCKETS, durationSec);
+    async finished(_outcome, durationSec) {
+      // The outcome and its slot were counted with the final state (see above).
+      if (durationSec === undefined) return;
+      observe("duration", DURATION_BUCKETS, durationSec);
       schedule();
     },
     async queueWait(seconds) {
@@ -180,8 +204,10 @@ export function createRedisJobMetrics(opts: { client: Redis; prefix: string; now
     },
     async snapshot() {
       await flush().catch(() => {});
-      const current = slotOf(now());
-      const slotKeys = Array.from({ length: SLOTS_PER_MINUTE }, (_, i) => slotKey(current - i));
+      const at = now();
+      const slotKeys = Array.from({ length: SLOTS_PER_MINUTE }, (_, i) =>
+        keys.finishedSlot(at - i * SLOT_SECONDS * 1000),
+      );
       const [hash, perSlot] = await Promise.all([client.hgetall(key), client.mget(...slotKeys)]);
       return {
         submitted: Number(hash.submitted ?? 0),

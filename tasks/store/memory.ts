@@ -1,13 +1,47 @@
 import { EventEmitter } from "node:events";
 import { TERMINAL_STATES } from "../contract.js";
-import { RECENT_JOBS_KEPT, type BatchResults, type JobRecord, type JobStore, type JobUpdate, type UpdateOutcome } from "./types.js";
+import {
+  RECENT_JOBS_KEPT,
+  TOMBSTONE_FACTOR,
+  type BatchResults,
+  type JobRecord,
+  type JobStore,
+  type JobUpdate,
+  type UpdateOutcome,
+} from "./types.js";
 
-/** In-memory JobStore for the embedded `npm start` and fast tests; same rules as redis.ts. */
-export function createMemoryStore(opts: { ttlSeconds: number; now?: () => Date }): JobStore {
+/** Options for the memory store; the lifetimes match createRedisStore's. */
+export interface MemoryStoreOptions {
+  ttlSeconds: number;
+  /** How long an expired job answers 410 (counted from its creation); default 7 × ttlSeconds. */
+  tombstoneSeconds?: number;
+  /** How often expired entries are swept while the store is idle; default 5 s. */
+  sweepIntervalMs?: number;
+  now?: () => Date;
+}
+
+/** The memory store, plus its entry counts per map (test-only: to see that memory is bounded). */
+export type MemoryJobStore = JobStore & {
+  size(): Record<"jobs" | "tombstones" | "batches" | "idempotencyKeys" | "recentIds", number>;
+};
+
+/** Expired entries one write removes from each map: bounded work per call, faster than writes add. */
+const SWEEP_PER_WRITE = 16;
+/** Expired entries one idle sweep removes from each map (bounded, so it never stalls the loop). */
+const SWEEP_PER_TICK = 10_000;
+
+/**
+ * In-memory JobStore for the embedded `npm start` and fast tests; same rules and lifetimes as
+ * redis.ts. Every map holds entries of one lifetime and an entry whose expiry moves is re-inserted,
+ * so each map is in expiry order and a sweep only pops expired entries off its front: writes
+ * sweep a few, an unref'd timer sweeps the rest, and memory follows what is live.
+ */
+export function createMemoryStore(opts: MemoryStoreOptions): MemoryJobStore {
   const now = opts.now ?? (() => new Date());
   const ttlMs = opts.ttlSeconds * 1000;
+  const tombstoneMs = (opts.tombstoneSeconds ?? opts.ttlSeconds * TOMBSTONE_FACTOR) * 1000;
   const jobs = new Map<string, { record: JobRecord; expiresAt: number }>();
-  const tombstones = new Set<string>();
+  const tombstones = new Map<string, { expiresAt: number }>();
   const batches = new Map<string, { results: BatchResults; expiresAt: number }>();
   const idempotency = new Map<string, { value: string; expiresAt: number }>();
   // Reads an entry of a TTL map, dropping it when it has expired.
@@ -19,18 +53,35 @@ export function createMemoryStore(opts: { ttlSeconds: number; now?: () => Date }
     }
     return entry;
   };
-  /** Ids in creation order, capped like the Redis index. */
-  const recentIds: string[] = [];
+  /** Ids in creation order, capped like the Redis index; an expired job's id leaves with it. */
+  const recentIds = new Set<string>();
   const events = new EventEmitter().setMaxListeners(0);
 
   const live = (jobid: string) => {
-    const entry = jobs.get(jobid);
-    if (entry && entry.expiresAt <= now().getTime()) {
-      jobs.delete(jobid);
-      return undefined;
-    }
+    const entry = unexpired(jobs, jobid);
+    if (!entry) recentIds.delete(jobid);
     return entry;
   };
+  /** Removes up to `limit` expired entries from the front of each map (each map is in expiry order). */
+  const sweep = (limit: number) => {
+    const t = now().getTime();
+    for (const map of [jobs, tombstones, batches, idempotency] as Array<Map<string, { expiresAt: number }>>) {
+      let removed = 0;
+      for (const [k, entry] of map) {
+        if (removed >= limit || entry.expiresAt > t) break;
+        map.delete(k);
+        if (map === jobs) recentIds.delete(k);
+        removed++;
+      }
+    }
+  };
+  /** A fresh or renewed entry goes to the back, keeping its map in expiry order. */
+  const put = <T>(map: Map<string, T>, k: string, entry: T) => {
+    map.delete(k);
+    map.set(k, entry);
+  };
+  const timer = setInterval(() => sweep(SWEEP_PER_TICK), opts.sweepIntervalMs ?? 5000);
+  timer.unref();
   // Records are copied in and out so callers cannot mutate what is stored.
   const copy = (r: JobRecord): JobRecord => structuredClone(r);
 
@@ -47,6 +98,8 @@ export function createMemoryStore(opts: { ttlSeconds: number; now?: () => Date }
     for (const [k, v] of Object.entries(patch)) if (v !== undefined) (entry.record as never as Record<string, unknown>)[k] = v;
     entry.record.updated_at = now().toISOString();
     entry.expiresAt = now().getTime() + ttlMs;
+    put(jobs, jobid, entry);
+    sweep(SWEEP_PER_WRITE);
     const record = copy(entry.record);
     events.emit("change", record);
     return { applied: true, record: copy(record) };
@@ -54,19 +107,21 @@ export function createMemoryStore(opts: { ttlSeconds: number; now?: () => Date }
 
   return {
     async create(record) {
-      if (!jobs.has(record.jobid)) {
-        recentIds.push(record.jobid);
-        if (recentIds.length > RECENT_JOBS_KEPT) recentIds.shift();
+      sweep(SWEEP_PER_WRITE);
+      if (!live(record.jobid)) {
+        recentIds.add(record.jobid);
+        if (recentIds.size > RECENT_JOBS_KEPT) recentIds.delete(recentIds.values().next().value!);
       }
-      jobs.set(record.jobid, { record: copy(record), expiresAt: now().getTime() + ttlMs });
-      tombstones.add(record.jobid);
+      const at = now().getTime();
+      put(jobs, record.jobid, { record: copy(record), expiresAt: at + ttlMs });
+      put(tombstones, record.jobid, { expiresAt: at + tombstoneMs });
     },
     async get(jobid) {
       const entry = live(jobid);
       return entry ? copy(entry.record) : null;
     },
     async wasExpired(jobid) {
-      return !live(jobid) && tombstones.has(jobid);
+      return !live(jobid) && unexpired(tombstones, jobid) !== undefined;
     },
     update,
     async updateMany(jobid, updates) {
@@ -75,7 +130,8 @@ export function createMemoryStore(opts: { ttlSeconds: number; now?: () => Date }
       return outcomes;
     },
     async saveBatchResults(jobid, results) {
-      batches.set(jobid, { results: structuredClone(results), expiresAt: now().getTime() + ttlMs });
+      sweep(SWEEP_PER_WRITE);
+      put(batches, jobid, { results: structuredClone(results), expiresAt: now().getTime() + ttlMs });
     },
     async getBatchResults(jobid) {
       const entry = unexpired(batches, jobid);
@@ -112,8 +168,16 @@ export function createMemoryStore(opts: { ttlSeconds: number; now?: () => Date }
       records.sort((a, b) => Date.parse(b.created_at) - Date.parse(a.created_at));
       return records.slice(0, Math.max(0, limit));
     },
+    size: () => ({
+      jobs: jobs.size,
+      tombstones: tombstones.size,
+      batches: batches.size,
+      idempotencyKeys: idempotency.size,
+      recentIds: recentIds.size,
+    }),
     async ping() {},
     async close() {
+      clearInterval(timer);
       events.removeAllListeners();
     },
   };

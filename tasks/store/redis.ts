@@ -1,9 +1,11 @@
 import { createHash } from "node:crypto";
 import type { Redis } from "ioredis";
 import { StoreUnavailableError } from "../errors.js";
+import { FINISHED_SLOT_TTL_SECONDS, redisMetricsKeys } from "../metrics.js";
 import { decodeFlat, decodeHash, encodeFields } from "./codec.js";
 import {
   RECENT_JOBS_KEPT,
+  TOMBSTONE_FACTOR,
   type BatchResults,
   type JobRecord,
   type JobStore,
@@ -13,9 +15,12 @@ import {
 
 /**
  * One Lua call per update: apply unless final, keep progress monotonic, refresh the TTL,
- * publish the whole record. Atomic, so two workers racing on a redelivered job cannot
- * interleave, and one round trip per stage.
- * KEYS[1] job hash · ARGV[1] ttl s · ARGV[2] channel · ARGV[3] now · ARGV[4..] field/value pairs
+ * publish the whole record, and when the update makes the job SUCCESS or FAILURE count it in
+ * the job metrics (tasks/metrics.ts reads them). Atomic, so two workers racing on a redelivered
+ * job cannot interleave, a final state and its count are written together or not at all (a
+ * killed worker can neither lose nor double a count), and one round trip per stage.
+ * KEYS[1] job hash · KEYS[2] metrics hash · KEYS[3] finished-in-this-slot counter
+ * ARGV[1] ttl s · ARGV[2] channel · ARGV[3] now · ARGV[4] slot counter ttl s · ARGV[5..] field/value pairs
  */
 const UPDATE_SCRIPT = `
 if redis.call('EXISTS', KEYS[1]) == 0 then return false end
@@ -25,10 +30,10 @@ if state == 'SUCCESS' or state == 'FAILURE' or state == 'REVOKED' then
 end
 local current = tonumber(redis.call('HGET', KEYS[1], 'progress') or '0')
 local lower = false
-for i = 4, #ARGV, 2 do
+for i = 5, #ARGV, 2 do
   if ARGV[i] == 'progress' and tonumber(ARGV[i + 1]) < current then lower = true end
 end
-for i = 4, #ARGV, 2 do
+for i = 5, #ARGV, 2 do
   local f = ARGV[i]
   if not (lower and (f == 'progress' or f == 'stage')) then
     redis.call('HSET', KEYS[1], f, ARGV[i + 1])
@@ -36,6 +41,12 @@ for i = 4, #ARGV, 2 do
 end
 redis.call('HSET', KEYS[1], 'updated_at', ARGV[3])
 redis.call('EXPIRE', KEYS[1], tonumber(ARGV[1]))
+local final = redis.call('HGET', KEYS[1], 'state')
+if final == 'SUCCESS' or final == 'FAILURE' then
+  redis.call('HINCRBY', KEYS[2], final == 'SUCCESS' and 'succeeded' or 'failed', 1)
+  redis.call('INCRBY', KEYS[3], 1)
+  redis.call('EXPIRE', KEYS[3], tonumber(ARGV[4]))
+end
 local all = redis.call('HGETALL', KEYS[1])
 redis.call('PUBLISH', ARGV[2], cjson.encode(all))
 return {1, all}
@@ -56,9 +67,6 @@ end
 return 0
 `;
 
-/** How much longer than the record a tombstone lives, so 410 outlasts the data. */
-const TOMBSTONE_FACTOR = 7;
-
 /** Options for the Redis store. `prefix` isolates tests and deployments. */
 export interface RedisStoreOptions {
   /** Commands client. */
@@ -66,6 +74,8 @@ export interface RedisStoreOptions {
   /** A second connection for SUBSCRIBE (a subscribed connection can do nothing else). */
   subscriber?: Redis;
   ttlSeconds: number;
+  /** How long an expired job answers 410 (counted from its creation); default 7 × ttlSeconds. */
+  tombstoneSeconds?: number;
   prefix?: string;
   now?: () => Date;
 }
@@ -73,6 +83,7 @@ export interface RedisStoreOptions {
 /** JobStore on Redis: one hash per job with a TTL, every change PUBLISHed. */
 export function createRedisStore(opts: RedisStoreOptions): JobStore {
   const { client, subscriber, ttlSeconds } = opts;
+  const tombstoneSeconds = opts.tombstoneSeconds ?? ttlSeconds * TOMBSTONE_FACTOR;
   const prefix = opts.prefix ?? "iris";
   const channel = `${prefix}:events`;
   const now = opts.now ?? (() => new Date());
@@ -83,16 +94,27 @@ export function createRedisStore(opts: RedisStoreOptions): JobStore {
   const idem = (k: string) => `${prefix}:idem:${createHash("sha256").update(k).digest("hex")}`;
   /** Sorted set of job ids scored by creation time, capped at RECENT_JOBS_KEPT. */
   const recentKey = `${prefix}:recent`;
-  client.defineCommand("irisUpdate", { numberOfKeys: 1, lua: UPDATE_SCRIPT });
+  const metricsKeys = redisMetricsKeys(prefix);
+  client.defineCommand("irisUpdate", { numberOfKeys: 3, lua: UPDATE_SCRIPT });
   client.defineCommand("irisRelease", { numberOfKeys: 1, lua: RELEASE_SCRIPT });
   client.defineCommand("irisConfirm", { numberOfKeys: 1, lua: CONFIRM_SCRIPT });
-  const runUpdate = (id: string, args: string[]) =>
-    (client as unknown as Record<string, (...a: string[]) => Promise<[number, string[]] | null>>).irisUpdate!(
+  /** The irisUpdate arguments (keys, then argv) for one update, at the current time. */
+  const updateArgs = (id: string, update: JobUpdate): string[] => {
+    const at = now();
+    return [
       key(id),
+      metricsKeys.hash,
+      metricsKeys.finishedSlot(at.getTime()),
       String(ttlSeconds),
       channel,
-      now().toISOString(),
-      ...args,
+      at.toISOString(),
+      String(FINISHED_SLOT_TTL_SECONDS),
+      ...encodeFields(update),
+    ];
+  };
+  const runUpdate = (id: string, update: JobUpdate) =>
+    (client as unknown as Record<string, (...a: string[]) => Promise<[number, string[]] | null>>).irisUpdate!(
+      ...updateArgs(id, update),
     );
 
   const store: JobStore = {
@@ -101,7 +123,7 @@ export function createRedisStore(opts: RedisStoreOptions): JobStore {
         .multi()
         .hset(key(record.jobid), ...encodeFields(record))
         .expire(key(record.jobid), ttlSeconds)
-        .set(tomb(record.jobid), "1", "EX", ttlSeconds * TOMBSTONE_FACTOR)
+        .set(tomb(record.jobid), "1", "EX", tombstoneSeconds)
         .zadd(recentKey, Date.parse(record.created_at) || now().getTime(), record.jobid)
         .zremrangebyrank(recentKey, 0, -(RECENT_JOBS_KEPT + 1))
         .expire(recentKey, ttlSeconds)
@@ -115,7 +137,7 @@ export function createRedisStore(opts: RedisStoreOptions): JobStore {
       return hash === 0 && tombstone === 1;
     },
     async update(jobid, update: JobUpdate): Promise<UpdateOutcome | null> {
-      const reply = await runUpdate(jobid, encodeFields(update));
+      const reply = await runUpdate(jobid, update);
       if (!reply) return null;
       return { applied: reply[0] === 1, record: decodeFlat(reply[1])! };
     },
@@ -124,7 +146,7 @@ export function createRedisStore(opts: RedisStoreOptions): JobStore {
       const pipeline = client.pipeline() as unknown as Record<string, (...a: string[]) => unknown> & {
         exec(): Promise<Array<[Error | null, [number, string[]] | null]> | null>;
       };
-      for (const u of updates) pipeline.irisUpdate!(key(jobid), String(ttlSeconds), channel, now().toISOString(), ...encodeFields(u));
+      for (const u of updates) pipeline.irisUpdate!(...updateArgs(jobid, u));
       const replies = (await pipeline.exec()) ?? [];
       return replies.map(([err, reply]) => {
         if (err) throw err;

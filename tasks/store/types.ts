@@ -44,6 +44,9 @@ export interface UpdateOutcome {
 /** How many job ids the recent-jobs index keeps. */
 export const RECENT_JOBS_KEPT = 1000;
 
+/** A tombstone's default lifetime, in TTLs: 410 Gone outlasts the data, then 404. */
+export const TOMBSTONE_FACTOR = 7;
+
 /** Job state with TTL and change notifications. Implementations: redis.ts, memory.ts. */
 export interface JobStore {
   /** Stores a new job; its retention starts now. */
@@ -55,7 +58,8 @@ export interface JobStore {
   /**
    * Applies `update` atomically and publishes the result. Progress never decreases (a lower
    * progress leaves progress and stage as they are); a final state is never replaced.
-   * Returns null when the job is unknown.
+   * Returns null when the job is unknown. The Redis store counts an applied SUCCESS or FAILURE
+   * in the job metrics within the same atomic step (see createRedisJobMetrics).
    */
   update(jobid: string, update: JobUpdate): Promise<UpdateOutcome | null>;
   /**

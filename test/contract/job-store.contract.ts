@@ -20,8 +20,11 @@ export function newRecord(overrides: Partial<JobRecord> = {}): JobRecord {
   };
 }
 
+/** How a contract run builds a store: the record TTL, and optionally the tombstone's lifetime. */
+export type MakeStore = (ttlSeconds: number, opts?: { tombstoneSeconds?: number }) => Promise<JobStore>;
+
 /** The JobStore contract; run once per implementation. `make(ttlSeconds)` builds a fresh store. */
-export function describeJobStore(name: string, make: (ttlSeconds: number) => Promise<JobStore>): void {
+export function describeJobStore(name: string, make: MakeStore): void {
   describe(`JobStore contract: ${name}`, () => {
     let store: JobStore;
     before(async () => {
@@ -275,6 +278,22 @@ export function describeJobStore(name: string, make: (ttlSeconds: number) => Pro
           what: "no claim outlives the retention period",
         });
         assert.deepEqual(await short.recent(10), [], "an expired job drops out of the recent list");
+      } finally {
+        await short.close();
+      }
+    });
+
+    it("answers expired (410) while the tombstone lives, and unknown (404) after it", async () => {
+      const short = await make(1, { tombstoneSeconds: 2 });
+      try {
+        const rec = newRecord();
+        await short.create(rec);
+        assert.equal(await short.wasExpired(rec.jobid), false, "a live job is not expired");
+        await waitFor(async () => (await short.get(rec.jobid)) === null, { timeoutMs: 5000, what: "record expiry" });
+        assert.equal(await short.wasExpired(rec.jobid), true, "gone, but known to have existed");
+        await waitFor(async () => !(await short.wasExpired(rec.jobid)), { timeoutMs: 5000, what: "tombstone expiry" });
+        assert.equal(await short.get(rec.jobid), null);
+        assert.equal(await short.update(rec.jobid, { progress: 0.5 }), null, "as unknown as a job that never was");
       } finally {
         await short.close();
       }

@@ -3,8 +3,8 @@ import { createRedisStore } from "../../tasks/store/redis.js";
 import { testRedis, uniqueName } from "../helpers/services.js";
 import { describeJobStore } from "./job-store.contract.js";
 
-describeJobStore("memory", async (ttlSeconds) => createMemoryStore({ ttlSeconds }));
+describeJobStore("memory", async (ttlSeconds, opts) => createMemoryStore({ ttlSeconds, ...opts }));
 
-describeJobStore("redis", async (ttlSeconds) =>
-  createRedisStore({ client: testRedis(), subscriber: testRedis(), ttlSeconds, prefix: uniqueName("store") }),
+describeJobStore("redis", async (ttlSeconds, opts) =>
+  createRedisStore({ client: testRedis(), subscriber: testRedis(), ttlSeconds, ...opts, prefix: uniqueName("store") }),
 );

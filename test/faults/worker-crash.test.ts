@@ -2,8 +2,24 @@
 // (g) 4 workers share 400 jobs, each doing some.
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
+import { sampleValue } from "../helpers/prom-text.js";
+import { testRedis } from "../helpers/services.js";
 import { startStack, succeededBy } from "../helpers/stack.js";
 import { waitFor } from "../helpers/wait-for.js";
+
+/** How many of the namespace's job hashes hold `state`, read from Redis itself. */
+async function jobsInState(ns: string, state: string): Promise<number> {
+  const redis = testRedis();
+  try {
+    let n = 0;
+    for await (const keys of redis.scanStream({ match: `${ns}:job:*`, count: 500 })) {
+      for (const k of keys as string[]) if ((await redis.hget(k, "state")) === state) n++;
+    }
+    return n;
+  } finally {
+    await redis.quit();
+  }
+}
 
 describe("fault: a worker killed with SIGKILL mid-run", () => {
   it("loses no job and duplicates none (300 jobs, 3 workers)", async () => {
@@ -27,7 +43,26 @@ describe("fault: a worker killed with SIGKILL mid-run", () => {
       const done = survivors.flatMap(succeededBy).concat(succeededBy(victim!));
       // Success lines name each job once at most (a killed process may not have written its last lines).
       assert.equal(new Set(done).size, done.length, "no job succeeded twice");
-      console.log(`# kill -9: submitted 300, succeeded ${counts.SUCCESS}, lost 0, PDFs ${pdfs.length}, done at kill ${doneAtKill}`);
+
+      // The counter is written with the final state, so the kill can neither lose nor double a
+      // count: /metrics equals what Redis holds. The deadline only covers a scrape in flight.
+      const inRedis = await jobsInState(stack.ns, "SUCCESS");
+      assert.equal(inRedis, 300);
+      let counted: number | undefined;
+      let text = "";
+      await waitFor(
+        async () => {
+          text = await (await fetch(`${stack.base}/metrics`)).text();
+          counted = sampleValue(text, "iris_jobs_succeeded_total");
+          return counted === inRedis;
+        },
+        { timeoutMs: 5000, what: "iris_jobs_succeeded_total to equal the SUCCESS jobs" },
+      ).catch((err: Error) => assert.fail(`${err.message}: counter ${counted}, SUCCESS in Redis ${inRedis}`));
+      console.log(
+        `# kill -9: submitted 300, succeeded ${counts.SUCCESS}, lost 0, PDFs ${pdfs.length}, done at kill ${doneAtKill}, ` +
+          `iris_jobs_succeeded_total ${counted} vs ${inRedis} SUCCESS in Redis ` +
+          `(duration histogram, batched: _count ${sampleValue(text, "iris_job_duration_seconds_count")})`,
+      );
     } finally {
       await stack.stop();
     }

@@ -89,12 +89,19 @@ describe("readiness and metrics: web through cuttable proxies + 2 workers", () =
       assert.equal(res.status, 303);
       ids.push(res.headers.get("location")!.split("/").pop()!);
     }
+    // The outcome counters are written with the final state; the histograms on the workers'
+    // batched path (FLUSH_INTERVAL_MS later), so both are waited for.
     const text = await waitFor(
       async () => {
         const t = (await get("/metrics")).text;
-        return sampleValue(t, "iris_jobs_succeeded_total") === 6 ? t : null;
+        const counts = [
+          "iris_jobs_succeeded_total",
+          "iris_job_duration_seconds_count",
+          "iris_job_queue_wait_seconds_count",
+        ];
+        return counts.every((name) => sampleValue(t, name) === 6) ? t : null;
       },
-      { timeoutMs: 20_000, intervalMs: 100, what: "6 successes on /metrics" },
+      { timeoutMs: 20_000, intervalMs: 100, what: "6 successes, durations and queue waits on /metrics" },
     );
     assert.equal(sampleValue(text, "iris_jobs_submitted_total"), 6);
     assert.equal(sampleValue(text, "iris_jobs_failed_total"), 0);
