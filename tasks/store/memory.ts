@@ -43,7 +43,10 @@ export function createMemoryStore(opts: MemoryStoreOptions): MemoryJobStore {
   const jobs = new Map<string, { record: JobRecord; expiresAt: number }>();
   const tombstones = new Map<string, { expiresAt: number }>();
   const batches = new Map<string, { results: BatchResults; expiresAt: number }>();
+  // Confirmed keys (retention period) and claims still in progress (short-lived) apart, so each
+  // map holds one lifetime and stays in expiry order.
   const idempotency = new Map<string, { value: string; expiresAt: number }>();
+  const claims = new Map<string, { value: string; expiresAt: number }>();
   // Reads an entry of a TTL map, dropping it when it has expired.
   const unexpired = <T extends { expiresAt: number }>(map: Map<string, T>, key: string): T | undefined => {
     const entry = map.get(key);
@@ -65,7 +68,7 @@ export function createMemoryStore(opts: MemoryStoreOptions): MemoryJobStore {
   /** Removes up to `limit` expired entries from the front of each map (each map is in expiry order). */
   const sweep = (limit: number) => {
     const t = now().getTime();
-    for (const map of [jobs, tombstones, batches, idempotency] as Array<Map<string, { expiresAt: number }>>) {
+    for (const map of [jobs, tombstones, batches, idempotency, claims] as Array<Map<string, { expiresAt: number }>>) {
       let removed = 0;
       for (const [k, entry] of map) {
         if (removed >= limit || entry.expiresAt > t) break;
@@ -138,19 +141,21 @@ export function createMemoryStore(opts: MemoryStoreOptions): MemoryJobStore {
       return entry ? structuredClone(entry.results) : null;
     },
     async claimIdempotencyKey(key, value, claimOpts) {
-      const held = unexpired(idempotency, key);
+      const held = unexpired(idempotency, key) ?? unexpired(claims, key);
       if (held) return held.value;
       const forMs = Math.min(ttlMs, (claimOpts?.ttlSeconds ?? opts.ttlSeconds) * 1000);
-      idempotency.set(key, { value, expiresAt: now().getTime() + forMs });
+      (forMs === ttlMs ? idempotency : claims).set(key, { value, expiresAt: now().getTime() + forMs });
       return null;
     },
     async confirmIdempotencyKey(key, claimed, confirmed) {
-      if (unexpired(idempotency, key)?.value !== claimed) return false;
+      const map = unexpired(claims, key) ? claims : idempotency;
+      if (unexpired(map, key)?.value !== claimed) return false;
+      map.delete(key);
       idempotency.set(key, { value: confirmed, expiresAt: now().getTime() + ttlMs });
       return true;
     },
     async releaseIdempotencyKey(key, value) {
-      if (unexpired(idempotency, key)?.value === value) idempotency.delete(key);
+      for (const map of [claims, idempotency]) if (unexpired(map, key)?.value === value) map.delete(key);
     },
     async subscribe(listener) {
       events.on("change", listener);
@@ -172,7 +177,7 @@ export function createMemoryStore(opts: MemoryStoreOptions): MemoryJobStore {
       jobs: jobs.size,
       tombstones: tombstones.size,
       batches: batches.size,
-      idempotencyKeys: idempotency.size,
+      idempotencyKeys: idempotency.size + claims.size,
       recentIds: recentIds.size,
     }),
     async ping() {},
