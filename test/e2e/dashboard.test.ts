@@ -52,6 +52,7 @@ describe("dashboard in chromium (web + worker in one process, memory adapters)",
     for (let i = 0; i < 2; i++) {
       const res = await fetch(`${base}/predict`, {
         method: "POST",
+        headers: { "X-Api-Token": TOKEN },
         body: new URLSearchParams(setosa),
         redirect: "manual",
       });

@@ -58,8 +58,8 @@ export async function openApiChecker(document: unknown) {
     /** Asserts that a JSON response is what the document promises; non-JSON bodies are skipped. */
     check(r: Received): void {
       if (!r.contentType?.includes("json")) return;
-      // The router is not strict about a trailing slash: /predict/ is /predict.
-      const pathOnly = r.path.split("?")[0]!.replace(/(.)\/$/, "$1");
+      // The router is strict: /predict/ is not /predict but no route (404).
+      const pathOnly = r.path.split("?")[0]!;
       const match = templates.find((t) => t.regex.test(pathOnly));
       const method = r.method.toLowerCase() === "head" ? "get" : r.method.toLowerCase();
       const operation = match ? doc.paths[match.template]![method] : undefined;
