@@ -30,12 +30,25 @@ export function memoryServices(config: Pick<TaskConfig, "RESULT_TTL_SECONDS" | "
   return { queue, store, jobMetrics: createMemoryJobMetrics(), kind: "memory", close: async () => Promise.all([queue.close(), store.close()]).then(() => {}) };
 }
 
-/** Makes a Redis client that reconnects by itself and logs its state changes. */
-export function connectRedis(url: string, logger: Logger, name: string): Redis {
+/**
+ * How long a command may wait for Redis, queued while disconnected or sent to a server that does
+ * not answer (hung, SIGSTOPped, a dropped network path), before it fails as an outage: a request
+ * gets its 503 within a few seconds and a worker knows to hold its job.
+ */
+export const REDIS_COMMAND_TIMEOUT_MS = 1500;
+
+/**
+ * Makes a Redis client that reconnects by itself and logs its state changes. A `subscriber`
+ * connection gets no command timeout: it only (re)subscribes, ioredis re-sends SUBSCRIBE by itself
+ * after every reconnect (a timed-out one would reject where no caller waits), and a hung server
+ * delays messages, which a command timeout could not bring back anyway.
+ */
+export function connectRedis(url: string, logger: Logger, name: string, opts: { subscriber?: boolean } = {}): Redis {
   const client = new Redis(url, {
     connectionName: name,
     maxRetriesPerRequest: 2,
     retryStrategy: (times) => Math.min(100 * 2 ** times, 2000),
+    ...(opts.subscriber ? {} : { commandTimeout: REDIS_COMMAND_TIMEOUT_MS }),
   });
   client.on("error", (err) => logger.warn({ err: err.message, redis: name }, "redis connection error"));
   client.on("ready", () => logger.info({ redis: name }, "redis ready"));
@@ -73,7 +86,7 @@ export async function connectServices(
   queue.on("warn", (message: string, err?: Error) => logger.warn({ err: err?.message }, message));
   queue.on("info", (message: string) => logger.info(message));
   const client = connectRedis(config.REDIS_URL, logger, `${opts.name}-cmd`);
-  const subscriber = connectRedis(config.REDIS_URL, logger, `${opts.name}-sub`);
+  const subscriber = connectRedis(config.REDIS_URL, logger, `${opts.name}-sub`, { subscriber: true });
   const store = createRedisStore({ client, subscriber, ttlSeconds: config.RESULT_TTL_SECONDS, prefix: config.IRIS_NAMESPACE });
   const jobMetrics = createRedisJobMetrics({ client, prefix: config.IRIS_NAMESPACE });
   return {

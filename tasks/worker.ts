@@ -1,6 +1,8 @@
 import { jobIdSchema, jobMessageSchema, STAGES, type JobMessage } from "./contract.js";
 import type { Logger } from "./logger.js";
-import type { Consumer, JobQueue, Outcome } from "./queue/types.js";
+import { StoreUnavailableError } from "./errors.js";
+import { createOutageHold, HoldAbandonedError } from "./outage-hold.js";
+import type { Consumer, Delivery, JobQueue, Outcome } from "./queue/types.js";
 import type { JobStore } from "./store/types.js";
 
 /** What a worker needs. */
@@ -13,15 +15,31 @@ export interface WorkerDeps {
   maxAttempts: number;
 }
 
-/** Consumes jobs: parse → process → ack; poison → dead-letter; failures retried up to maxAttempts. */
+/**
+ * Consumes jobs: parse → process → ack; poison → dead-letter; failures retried up to maxAttempts.
+ * The store being away is not a job's fault: the delivery is held (not settled, so the broker's
+ * delivery count does not move) until the store answers, then run again as the same attempt.
+ */
 export async function startWorker(deps: WorkerDeps): Promise<{ close(): Promise<void> }> {
   const { queue, store, processJob, logger, maxAttempts } = deps;
+  const hold = createOutageHold({ store, logger });
 
-  const fail = async (jobid: string, error: string) => {
-    await store.update(jobid, { state: "FAILURE", stage: "failed", progress: STAGES.done, error });
-  };
+  /** Writes the job's FAILURE, waiting out a store outage: a dead-lettered job must not stay non-terminal. */
+  const fail = (jobid: string, error: string) =>
+    hold.run(() => store.update(jobid, { state: "FAILURE", stage: "failed", progress: STAGES.done, error }));
 
-  async function handle({ body, attempt }: { body: Buffer; attempt: number }): Promise<Outcome> {
+  async function handle(delivery: Delivery): Promise<Outcome> {
+    try {
+      return await settle(delivery);
+    } catch (err) {
+      if (!(err instanceof HoldAbandonedError)) throw err;
+      // Shutting down during an outage: the job goes back to the queue for the next worker.
+      logger.warn("worker stopping while the store is away; returning the job to the queue");
+      return "retry";
+    }
+  }
+
+  async function settle({ body, attempt }: Delivery): Promise<Outcome> {
     let raw: unknown;
     try {
       raw = JSON.parse(body.toString("utf8"));
@@ -33,7 +51,12 @@ export async function startWorker(deps: WorkerDeps): Promise<{ close(): Promise<
     if (!parsed.success) {
       const id = jobIdSchema.safeParse((raw as { jobid?: unknown } | null)?.jobid);
       logger.warn({ jobId: id.success ? id.data : undefined }, "invalid job message; dead-lettering");
-      if (id.success) await fail(id.data, "The job's data was invalid and could not be processed.").catch(() => {});
+      if (id.success) {
+        await fail(id.data, "The job's data was invalid and could not be processed.").catch((err) => {
+          if (err instanceof HoldAbandonedError) throw err;
+          logger.error({ err, jobId: id.data }, "could not record the failure of an invalid job");
+        });
+      }
       return "dead";
     }
     const msg = parsed.data;
@@ -44,15 +67,17 @@ export async function startWorker(deps: WorkerDeps): Promise<{ close(): Promise<
       logger.error({ jobId: msg.jobid, attempt }, "job lost its worker on every attempt; dead-lettering");
       try {
         await fail(msg.jobid, `The report could not be produced: the job was interrupted ${maxAttempts} times.`);
-      } catch {
-        return "retry";
+      } catch (err) {
+        if (err instanceof HoldAbandonedError) throw err;
+        logger.error({ err, jobId: msg.jobid }, "could not record the failure; dead-lettering all the same");
       }
       return "dead";
     }
     try {
-      await processJob(msg, attempt);
+      await hold.run(() => processJob(msg, attempt));
       return "ack";
     } catch (err) {
+      if (err instanceof HoldAbandonedError) throw err;
       const log = logger.child({ jobId: msg.jobid, attempt });
       if (attempt >= maxAttempts) {
         log.error({ err }, "job failed on its last attempt; dead-lettering");
@@ -60,7 +85,8 @@ export async function startWorker(deps: WorkerDeps): Promise<{ close(): Promise<
         try {
           await fail(msg.jobid, reason);
         } catch (storeErr) {
-          // The state could not be saved: keep the message so the next delivery records it.
+          if (storeErr instanceof HoldAbandonedError) throw storeErr;
+          // Not an outage (that was waited out) but a store fault: keep the message so the next delivery records it.
           log.error({ err: storeErr }, "could not record the failure; requeueing");
           return "retry";
         }
@@ -74,6 +100,7 @@ export async function startWorker(deps: WorkerDeps): Promise<{ close(): Promise<
   const consumer: Consumer = await queue.consume(handle, { concurrency: deps.concurrency });
   return {
     async close() {
+      hold.abandon();
       await consumer.stop();
     },
   };
@@ -85,5 +112,6 @@ function describe(err: unknown): string {
   if (code === "EACCES" || code === "EROFS" || code === "ENOENT" || code === "ENOSPC" || code === "ENOTDIR") {
     return "the report could not be saved on the server.";
   }
+  if (err instanceof StoreUnavailableError) return "the job store kept failing.";
   return "an internal error occurred.";
 }

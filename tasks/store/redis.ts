@@ -3,6 +3,7 @@ import type { Redis } from "ioredis";
 import { StoreUnavailableError } from "../errors.js";
 import { FINISHED_SLOT_TTL_SECONDS, redisMetricsKeys } from "../metrics.js";
 import { decodeFlat, decodeHash, encodeFields } from "./codec.js";
+import { isStoreOutage } from "./outage-errors.js";
 import {
   RECENT_JOBS_KEPT,
   TOMBSTONE_FACTOR,
@@ -211,8 +212,10 @@ export function createRedisStore(opts: RedisStoreOptions): JobStore {
 }
 
 /**
- * Connection failures (ioredis gives up after maxRetriesPerRequest, or the connection is closed)
- * become StoreUnavailableError, which the web answers with 503 + Retry-After.
+ * Every way Redis can be unreachable (refused, dropped, hung past the client's commandTimeout,
+ * failing over: see outage-errors.ts) becomes StoreUnavailableError: the web answers it with
+ * 503 + Retry-After, and a worker holds its job until the store answers, without spending an
+ * attempt.
  */
 function guardConnectionErrors(store: JobStore): JobStore {
   const guard =
@@ -221,10 +224,7 @@ function guardConnectionErrors(store: JobStore): JobStore {
       try {
         return await fn(...args);
       } catch (err) {
-        const e = err as { name?: string; message?: string };
-        if (e.name === "MaxRetriesPerRequestError" || /Connection is closed|ECONNREFUSED|ETIMEDOUT|Stream isn't writeable/.test(e.message ?? "")) {
-          throw new StoreUnavailableError();
-        }
+        if (isStoreOutage(err)) throw new StoreUnavailableError();
         throw err;
       }
     };
