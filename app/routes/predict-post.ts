@@ -51,17 +51,10 @@ function submissionKind(ctx: Context): SubmissionKind {
     }
     throw unsupportedType();
   }
-  switch (ctx.is("urlencoded", "multipart", "json", "+json")) {
-    case "urlencoded":
-      return "form";
-    case "multipart":
-      return "multipart";
-    case "json":
-    case "+json":
-      return "json";
-    default:
-      throw unsupportedType();
-  }
+  if (ctx.is("urlencoded")) return "form";
+  if (ctx.is("multipart")) return "multipart";
+  if (ctx.is("json", "+json")) return "json";
+  throw unsupportedType();
 }
 
 function unsupportedType(): HttpError {
