@@ -113,7 +113,8 @@ export async function connectServices(
       await queue.close();
       // Bounded: with Redis away, a write (and QUIT) waits for a connection that may never come.
       await within(CLOSE_GRACE_MS, jobMetrics.flush().catch((err) => logger.warn({ err: (err as Error).message }, "could not write the last job metrics")));
-      await within(CLOSE_GRACE_MS, store.close());
+      // QUIT is sent only on a ready connection; on one still (re)connecting it would just wait.
+      if (client.status === "ready" && subscriber.status === "ready") await within(CLOSE_GRACE_MS, store.close());
       for (const c of [client, subscriber]) if (c.status !== "end") c.disconnect();
       await connection.close().catch(() => {});
     },
