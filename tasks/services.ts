@@ -95,14 +95,14 @@ export async function connectServices(
   queue.on("info", (message: string) => logger.info(message));
   const client = connectRedis(config.REDIS_URL, logger, `${opts.name}-cmd`);
   const subscriber = connectRedis(config.REDIS_URL, logger, `${opts.name}-sub`);
+  const store = createRedisStore({ client, subscriber, ttlSeconds: config.RESULT_TTL_SECONDS, prefix: config.IRIS_NAMESPACE });
+  const jobMetrics = createRedisJobMetrics({ client, prefix: config.IRIS_NAMESPACE });
   for (const c of [client, subscriber]) {
     c.on("error", (err: Error) => {
       const fault = redisConfigFault(err);
       if (fault) onFatal(fault);
     });
   }
-  const store = createRedisStore({ client, subscriber, ttlSeconds: config.RESULT_TTL_SECONDS, prefix: config.IRIS_NAMESPACE });
-  const jobMetrics = createRedisJobMetrics({ client, prefix: config.IRIS_NAMESPACE });
   return {
     queue,
     store,
