@@ -3,8 +3,9 @@
 import { createShutdown } from "../tasks/lifecycle.js";
 import { createLogger, exitFatal } from "../tasks/logger.js";
 import { loadModel } from "../tasks/model/load.js";
-import { connectServices, memoryServices } from "../tasks/services.js";
+import { connectServices, dependencyChecks, memoryServices } from "../tasks/services.js";
 import { runWorker } from "../tasks/start-worker-process.js";
+import { waitForDependencies } from "../tasks/wait-for-dependencies.js";
 import { loadAppConfigOrExit } from "./load-config.js";
 import { startWeb } from "./start-web.js";
 import { webDeps } from "./web-deps.js";
@@ -17,8 +18,14 @@ if (!distributed && (config.RABBITMQ_URL || config.REDIS_URL)) {
   exitFatal(logger, "set both RABBITMQ_URL and REDIS_URL, or neither for the embedded in-memory mode");
 }
 const services = distributed
-  ? await connectServices(config, logger, { name: `embedded-${process.pid}`, confirmTimeoutMs: 800 })
+  ? await connectServices(config, logger, {
+      name: `embedded-${process.pid}`,
+      confirmTimeoutMs: 800,
+      onFatal: (message) => exitFatal(logger, message),
+    })
   : memoryServices(config);
+// On RabbitMQ and Redis, wait for them as the worker does (the memory adapters answer at once).
+if (distributed) await waitForDependencies({ checks: dependencyChecks(services), logger });
 const worker = await runWorker({ config, services, model, logger });
 const web = await startWeb(webDeps({ config, services, model, logger }));
 logger.info(

@@ -1,8 +1,10 @@
-// Web entry (npm run web): the Koa app on RabbitMQ + Redis.
+// Web entry (npm run web): the Koa app on RabbitMQ + Redis. Listens first, then waits for them
+// (start in any order): /healthz answers at once, /readyz and requests say 503 until they answer.
 import { createShutdown } from "../tasks/lifecycle.js";
 import { createLogger, exitFatal } from "../tasks/logger.js";
 import { loadModel } from "../tasks/model/load.js";
-import { connectServices } from "../tasks/services.js";
+import { connectServices, dependencyChecks } from "../tasks/services.js";
+import { waitForDependencies } from "../tasks/wait-for-dependencies.js";
 import { loadAppConfigOrExit } from "./load-config.js";
 import { startWeb } from "./start-web.js";
 import { webDeps } from "./web-deps.js";
@@ -13,10 +15,25 @@ if (!config.RABBITMQ_URL || !config.REDIS_URL) {
   exitFatal(logger, "the web process needs RABBITMQ_URL and REDIS_URL (use `npm start` for the embedded mode)");
 }
 const model = loadModel();
-const services = await connectServices(config, logger, { name: `web-${process.pid}`, confirmTimeoutMs: 800 });
+const services = await connectServices(config, logger, {
+  name: `web-${process.pid}`,
+  confirmTimeoutMs: 800,
+  onFatal: (message) => exitFatal(logger, message),
+});
 const web = await startWeb(webDeps({ config, services, model, logger }));
-logger.info({ port: web.port, model: model.version, pid: process.pid }, "web ready");
+logger.info({ port: web.port, model: model.version, pid: process.pid }, "web listening");
+const waiting = new AbortController();
 createShutdown({ logger, timeoutMs: 15_000 })
+  .add("stop waiting for dependencies", () => waiting.abort())
   .add("stop accepting requests", () => web.close())
   .add("close connections", () => services.close())
   .onSignals();
+// "web ready" means usable: both answer and socket.io relays job changes (the change feed is live).
+await waitForDependencies({
+  checks: dependencyChecks(services, { changeFeed: web.live }),
+  logger,
+  signal: waiting.signal,
+}).then(
+  () => logger.info({ port: web.port, model: model.version, pid: process.pid }, "web ready"),
+  () => {}, // aborted: shutting down before the dependencies answered
+);

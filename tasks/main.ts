@@ -1,12 +1,15 @@
-// Worker entry: loadConfig → adapters → worker → shutdown steps (npm run worker).
+// Worker entry: loadConfig → adapters → health endpoint → wait for RabbitMQ and Redis → worker →
+// shutdown steps (npm run worker). Started before its dependencies, it waits for them (start in
+// any order) and only then consumes and logs "worker ready".
 import { loadConfig } from "./config.js";
 import { startHealthServer } from "./health-server.js";
 import { createShutdown } from "./lifecycle.js";
 import { createLogger, exitFatal } from "./logger.js";
 import { loadModel } from "./model/load.js";
-import { connectServices } from "./services.js";
+import { connectServices, dependencyChecks } from "./services.js";
 import { lowerPriority } from "./priority.js";
 import { runWorker } from "./start-worker-process.js";
+import { waitForDependencies } from "./wait-for-dependencies.js";
 
 const config = (() => {
   try {
@@ -22,15 +25,27 @@ if (!config.RABBITMQ_URL || !config.REDIS_URL) {
 }
 lowerPriority(config.WORKER_NICE, logger);
 const model = loadModel();
-const services = await connectServices(config, logger, { name: `worker-${process.pid}` });
-const worker = await runWorker({ config, services, model, logger });
+const services = await connectServices(config, logger, {
+  name: `worker-${process.pid}`,
+  onFatal: (message) => exitFatal(logger, message),
+});
 const health = config.WORKER_HEALTH_PORT ? await startHealthServer({ port: config.WORKER_HEALTH_PORT, logger }) : null;
-logger.info(
-  { concurrency: config.WORKER_CONCURRENCY, model: model.version, pid: process.pid, nice: config.WORKER_NICE },
-  "worker ready",
-);
+let worker: { close(): Promise<void> } | null = null;
+const waiting = new AbortController();
 createShutdown({ logger, timeoutMs: 30_000 })
-  .add("stop consuming and finish in-flight jobs", () => worker.close())
+  .add("stop waiting for dependencies", () => waiting.abort())
+  .add("stop consuming and finish in-flight jobs", () => worker?.close())
   .add("close connections", () => services.close())
   .add("stop the health endpoint", () => health?.close())
   .onSignals();
+const ready = await waitForDependencies({ checks: dependencyChecks(services), logger, signal: waiting.signal }).then(
+  () => true,
+  () => false, // aborted: shutting down before the dependencies answered
+);
+if (ready) {
+  worker = await runWorker({ config, services, model, logger });
+  logger.info(
+    { concurrency: config.WORKER_CONCURRENCY, model: model.version, pid: process.pid, nice: config.WORKER_NICE },
+    "worker ready",
+  );
+}

@@ -1,7 +1,8 @@
 import amqplib from "amqplib";
 import { Redis } from "ioredis";
 import type { TaskConfig } from "./config.js";
-import { redactUrl, type Logger } from "./logger.js";
+import { redisConfigFault, watchRabbit, watchRedis } from "./connection-watch.js";
+import type { Logger } from "./logger.js";
 import { createMemoryJobMetrics, createRedisJobMetrics, type JobMetrics } from "./metrics.js";
 import { createMemoryQueue } from "./queue/memory.js";
 import { createRabbitQueue } from "./queue/rabbitmq.js";
@@ -9,6 +10,7 @@ import type { JobQueue } from "./queue/types.js";
 import { createMemoryStore } from "./store/memory.js";
 import { createRedisStore } from "./store/redis.js";
 import type { JobStore } from "./store/types.js";
+import type { DependencyCheck } from "./wait-for-dependencies.js";
 
 /** The adapters an entry file runs on, and how to let go of them. */
 export interface Services {
@@ -21,6 +23,16 @@ export interface Services {
   /** The Redis command connection, for web-side counters (rate limit); absent in memory mode. */
   redis?: Redis;
   close(): Promise<void>;
+}
+
+/** How long closing waits for Redis to take the last writes and QUIT before dropping the connections. */
+const CLOSE_GRACE_MS = 2000;
+
+/** Waits for `work`, but no longer than `ms`. */
+async function within(ms: number, work: Promise<unknown>): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([work, new Promise((resolve) => (timer = setTimeout(resolve, ms)))]);
+  clearTimeout(timer);
 }
 
 /** The in-memory adapters (embedded mode and fast tests). */
@@ -50,38 +62,47 @@ export function connectRedis(url: string, logger: Logger, name: string, opts: { 
     retryStrategy: (times) => Math.min(100 * 2 ** times, 2000),
     ...(opts.subscriber ? {} : { commandTimeout: REDIS_COMMAND_TIMEOUT_MS }),
   });
-  client.on("error", (err) => logger.warn({ err: err.message, redis: name }, "redis connection error"));
-  client.on("ready", () => logger.info({ redis: name }, "redis ready"));
+  watchRedis(client, { logger, name });
   return client;
 }
 
 /**
  * The entry files' one place that opens real connections (RabbitMQ with amqplib's recovery,
  * two Redis connections: commands and subscriptions). Everything else receives them.
+ *
+ * Returns at once, before anything is connected: the connections are made in the background and
+ * retried forever (start in any order), and the queue and store answer QueueUnavailableError /
+ * StoreUnavailableError meanwhile. `dependencyChecks(services)` tells when they answer. A fault
+ * retrying cannot fix (a wrong password) goes to `onFatal`; the entry files exit on it.
  */
 export async function connectServices(
   config: TaskConfig,
   logger: Logger,
-  opts: { name: string; confirmTimeoutMs?: number },
+  opts: { name: string; confirmTimeoutMs?: number; onFatal?: (message: string) => void },
 ): Promise<Services> {
   if (!config.RABBITMQ_URL || !config.REDIS_URL) {
     throw new Error("connectServices needs both RABBITMQ_URL and REDIS_URL");
   }
+  const onFatal = opts.onFatal ?? ((message: string) => logger.error(message));
+  // waitForConnect: false resolves with the recovering connection before the first attempt (amqplib
+  // defers it with setImmediate), so the listeners below see every event, the first included.
   const connection = await amqplib.connect(config.RABBITMQ_URL, {
     clientProperties: { connection_name: opts.name },
-    recovery: { initialDelay: 200, maxDelay: 5000, maxRetries: Infinity, initialMaxRetries: 10 },
+    recovery: {
+      initialDelay: 200,
+      maxDelay: 5000,
+      maxRetries: Infinity,
+      initialMaxRetries: Infinity,
+      waitForConnect: false,
+    },
   });
-  connection.on("disconnect", (err: Error) => logger.warn({ err: err?.message }, "rabbitmq disconnected; reconnecting"));
-  connection.on("connect", () => logger.info({ url: redactUrl(config.RABBITMQ_URL!) }, "rabbitmq connected"));
-  connection.on("reconnect-scheduled", ({ attempt, delay }: { attempt: number; delay: number }) =>
-    logger.debug({ attempt, delay }, "rabbitmq reconnect scheduled"),
-  );
-  connection.on("error", (err: Error) => logger.warn({ err: err.message }, "rabbitmq connection error"));
+  watchRabbit(connection, { logger, url: config.RABBITMQ_URL, onFatal });
   const queue = createRabbitQueue({
     connection,
     queue: `${config.IRIS_NAMESPACE}.jobs`,
     maxAttempts: config.JOB_MAX_ATTEMPTS,
     confirmTimeoutMs: opts.confirmTimeoutMs,
+    startsConnected: false,
   });
   queue.on("warn", (message: string, err?: Error) => logger.warn({ err: err?.message }, message));
   queue.on("info", (message: string) => logger.info(message));
@@ -89,6 +110,12 @@ export async function connectServices(
   const subscriber = connectRedis(config.REDIS_URL, logger, `${opts.name}-sub`, { subscriber: true });
   const store = createRedisStore({ client, subscriber, ttlSeconds: config.RESULT_TTL_SECONDS, prefix: config.IRIS_NAMESPACE });
   const jobMetrics = createRedisJobMetrics({ client, prefix: config.IRIS_NAMESPACE });
+  for (const c of [client, subscriber]) {
+    c.on("error", (err: Error) => {
+      const fault = redisConfigFault(err);
+      if (fault) onFatal(fault);
+    });
+  }
   return {
     queue,
     store,
@@ -97,9 +124,26 @@ export async function connectServices(
     redis: client,
     async close() {
       await queue.close();
-      await jobMetrics.flush().catch((err) => logger.warn({ err: (err as Error).message }, "could not write the last job metrics"));
-      await store.close();
+      // Bounded: with Redis away, a write (and QUIT) waits for a connection that may never come.
+      await within(CLOSE_GRACE_MS, jobMetrics.flush().catch((err) => logger.warn({ err: (err as Error).message }, "could not write the last job metrics")));
+      // QUIT is sent only on a ready connection; on one still (re)connecting it would just wait.
+      if (client.status === "ready" && subscriber.status === "ready") await within(CLOSE_GRACE_MS, store.close());
+      for (const c of [client, subscriber]) if (c.status !== "end") c.disconnect();
       await connection.close().catch(() => {});
     },
   };
+}
+
+/**
+ * What "the services answer" means, for readiness waits: the broker (the job queue) and the store.
+ * With `changeFeed` (the web's socket.io relay), Redis counts only once that feed is live too.
+ */
+export function dependencyChecks(
+  services: Pick<Services, "queue" | "store">,
+  opts: { changeFeed?: Promise<void> } = {},
+): DependencyCheck[] {
+  return [
+    { name: "RabbitMQ", check: () => services.queue.stats() },
+    { name: "Redis", check: () => Promise.all([services.store.ping(), opts.changeFeed]) },
+  ];
 }

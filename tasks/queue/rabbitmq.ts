@@ -13,6 +13,12 @@ export interface RabbitQueueOptions {
   maxAttempts: number;
   /** How long a publisher waits for the broker's confirm before answering 503. */
   confirmTimeoutMs?: number;
+  /**
+   * Whether `connection` is connected when handed over. amqplib's connect() resolves once it is
+   * (the default, true); with `recovery.waitForConnect: false` it resolves before the first
+   * attempt, and the queue must answer "unavailable" until the first "connect" event (false).
+   */
+  startsConnected?: boolean;
 }
 
 /** Events: "error" is never emitted; "warn" (message, err) lets the entry file log. */
@@ -30,7 +36,7 @@ export function createRabbitQueue(opts: RabbitQueueOptions): RabbitQueue {
   const dead = `${queue}.dead`;
   const confirmTimeoutMs = opts.confirmTimeoutMs ?? 2000;
   const events = new EventEmitter();
-  let connected = true;
+  let connected = opts.startsConnected ?? true;
   let closed = false;
   let publishChannel: Promise<ConfirmChannel> | null = null;
 
@@ -75,9 +81,15 @@ export function createRabbitQueue(opts: RabbitQueueOptions): RabbitQueue {
     return publishChannel;
   }
 
-  /** Fails fast: a web request must never hang on a broker that is away. */
-  function withDeadline<T>(work: Promise<T>, what: string): Promise<T> {
+  /**
+   * Fails fast: a web request must never hang on a broker that is away. `start` runs only while
+   * connected: run before the first connection, it would open a channel that waits for one.
+   */
+  function withDeadline<T>(start: () => Promise<T>, what: string): Promise<T> {
     if (!connected || closed) return Promise.reject(new QueueUnavailableError());
+    const work = start().catch((err) => {
+      throw err instanceof QueueUnavailableError ? err : new QueueUnavailableError();
+    });
     let timer: NodeJS.Timeout;
     const deadline = new Promise<never>((_, reject) => {
       timer = setTimeout(() => reject(new QueueUnavailableError(`The job queue did not ${what} in time.`)), confirmTimeoutMs);
@@ -87,35 +99,25 @@ export function createRabbitQueue(opts: RabbitQueueOptions): RabbitQueue {
 
   async function publish(message: JobMessage): Promise<void> {
     const body = Buffer.from(JSON.stringify(message));
-    await withDeadline(
-      (async () => {
-        const ch = await getPublishChannel();
-        await new Promise<void>((resolve, reject) => {
-          ch.sendToQueue(
-            queue,
-            body,
-            { persistent: true, contentType: "application/json", messageId: message.jobid },
-            (err) => (err ? reject(new QueueUnavailableError("The broker refused the job.")) : resolve()),
-          );
-        });
-      })().catch((err) => {
-        throw err instanceof QueueUnavailableError ? err : new QueueUnavailableError();
-      }),
-      "confirm the job",
-    );
+    await withDeadline(async () => {
+      const ch = await getPublishChannel();
+      await new Promise<void>((resolve, reject) => {
+        ch.sendToQueue(
+          queue,
+          body,
+          { persistent: true, contentType: "application/json", messageId: message.jobid },
+          (err) => (err ? reject(new QueueUnavailableError("The broker refused the job.")) : resolve()),
+        );
+      });
+    }, "confirm the job");
   }
 
   async function stats(): Promise<QueueStats> {
-    return withDeadline(
-      (async () => {
-        const ch = await getPublishChannel();
-        const { messageCount, consumerCount } = await ch.checkQueue(queue);
-        return { messages: messageCount, consumers: consumerCount };
-      })().catch((err) => {
-        throw err instanceof QueueUnavailableError ? err : new QueueUnavailableError();
-      }),
-      "answer",
-    );
+    return withDeadline(async () => {
+      const ch = await getPublishChannel();
+      const { messageCount, consumerCount } = await ch.checkQueue(queue);
+      return { messages: messageCount, consumers: consumerCount };
+    }, "answer");
   }
 
   async function consume(

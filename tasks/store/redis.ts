@@ -182,12 +182,40 @@ export function createRedisStore(opts: RedisStoreOptions): JobStore {
         const record = decodeFlat(JSON.parse(payload) as string[]);
         if (record) listener(record);
       };
+      // SUBSCRIBE again on every "ready", not once: ioredis re-subscribes after a reconnect only
+      // what it had subscribed, and a SUBSCRIBE sent while Redis is away (a start in any order)
+      // fails and is forgotten. Subscribing twice to one channel is harmless.
+      let live!: () => void;
+      let gaveUp!: (err: Error) => void;
+      const first = new Promise<void>((resolve, reject) => ((live = resolve), (gaveUp = reject)));
+      let retry: NodeJS.Timeout | undefined;
+      const attempt = () => {
+        clearTimeout(retry);
+        subscriber.subscribe(channel).then(live, () => {
+          // Failed on a connection that still says "ready" (a hung server): try again shortly.
+          if (subscriber.status === "ready") retry = setTimeout(attempt, 1000).unref();
+        });
+      };
+      // "end": closed for good (store.close), so a caller still waiting for the feed hears it.
+      const onEnd = () => gaveUp(new StoreUnavailableError());
       subscriber.on("message", onMessage);
-      await subscriber.subscribe(channel);
-      return async () => {
+      subscriber.on("ready", attempt);
+      subscriber.once("end", onEnd);
+      if (subscriber.status === "ready") attempt();
+      const unsubscribe = async () => {
+        clearTimeout(retry);
+        subscriber.off("ready", attempt);
+        subscriber.off("end", onEnd);
         subscriber.off("message", onMessage);
         if (subscriber.listenerCount("message") === 0) await subscriber.unsubscribe(channel).catch(() => {});
       };
+      try {
+        await first;
+      } catch (err) {
+        await unsubscribe();
+        throw err;
+      }
+      return unsubscribe;
     },
     async recent(limit) {
       if (limit <= 0) return [];

@@ -85,7 +85,11 @@ export interface JobStore {
   confirmIdempotencyKey(key: string, claimed: string, confirmed: string): Promise<boolean>;
   /** Frees a key only if it still holds `value` (a submission that failed), so a retry can succeed. */
   releaseIdempotencyKey(key: string, value: string): Promise<void>;
-  /** Calls `listener` with the record after every applied update, from any process. */
+  /**
+   * Calls `listener` with the record after every applied update, from any process. Resolves once
+   * the feed is live; while the store is unreachable it keeps trying (and re-subscribes after every
+   * reconnect), and rejects if the store is closed first.
+   */
   subscribe(listener: (record: JobRecord) => void): Promise<() => Promise<void>>;
   /**
    * The most recently created jobs that still exist, newest first, at most `limit` (for the

@@ -6,8 +6,9 @@ import { join } from "node:path";
 import { loadAppConfig } from "../../app/config.js";
 import { createApp } from "../../app/create-app.js";
 import { createReportFiles } from "../../tasks/report/files.js";
-import { connectServices } from "../../tasks/services.js";
+import { connectServices, dependencyChecks } from "../../tasks/services.js";
 import { runWorker } from "../../tasks/start-worker-process.js";
+import { waitForDependencies } from "../../tasks/wait-for-dependencies.js";
 import { testModel } from "./memory-app.js";
 import { deleteQueues, realServices, testRedis, uniqueName } from "./services.js";
 import { silentLogger } from "./silent-logger.js";
@@ -27,6 +28,8 @@ export async function realApp(env: Record<string, string> = {}) {
     ...env,
   });
   const services = await connectServices(config, silentLogger, { name: ns, confirmTimeoutMs: 2000 });
+  // connectServices returns before connecting; a test uses the services at once.
+  await waitForDependencies({ checks: dependencyChecks(services), logger: silentLogger });
   const files = createReportFiles(config.RESULTS_DIR);
   const app = createApp({ config, queue: services.queue, store: services.store, model: testModel(), files, logger: silentLogger });
   const server: Server = createServer(app.callback());
