@@ -109,7 +109,7 @@ describe("start in any order: the web with RabbitMQ and Redis down", () => {
     const progress = await timed(() => fetch(`${base}/progress?jobid=${randomUUID()}`));
     assert.equal(progress.value.status, 503, await progress.value.text());
     assert.ok(Number(progress.value.headers.get("retry-after")) > 0, "Retry-After on /progress");
-    assert.ok(progress.ms < 8000, `/progress took ${progress.ms} ms`);
+    assert.ok(progress.ms < 3000, `/progress took ${progress.ms} ms (Redis commands time out after 1.5 s)`);
     console.log(
       `# web up with both down: listening after ${startMs} ms; /readyz ${ready.ms} ms; POST /predict 503 in ${submit.ms} ms; /progress 503 in ${progress.ms} ms`,
     );
