@@ -49,6 +49,12 @@ export function buildOpenApi(opts: { maxBatchRows: number; version?: string }): 
     schema,
   }));
 
+  /** The JSON API's operations: X-Api-Token when API_TOKENS is set (`{}`: open when it is not). */
+  const guarded = {
+    security: [{ apiToken: [] }, {}],
+  };
+  const unauthorized = { "401": error("API_TOKENS is set and X-Api-Token is missing or not one of them.") };
+
   return {
     openapi: "3.1.0",
     info: {
@@ -63,8 +69,10 @@ export function buildOpenApi(opts: { maxBatchRows: number; version?: string }): 
         get: {
           summary: "Predict one flower synchronously from the query string",
           operationId: "predictQuery",
+          ...guarded,
           parameters: queryParams,
           responses: {
+            ...unauthorized,
             "200": json("PredictionResult", "The species and class probabilities."),
             "400": error("A measurement is missing, not a number, out of range, or an unknown parameter was sent."),
           },
@@ -72,6 +80,7 @@ export function buildOpenApi(opts: { maxBatchRows: number; version?: string }): 
         post: {
           summary: "Predict one flower (sync or async), or submit a batch (JSON or CSV upload)",
           operationId: "predict",
+          ...guarded,
           description:
             '`{"input": {...}}` is answered synchronously (200) unless `Async-Mode: true` (202). `{"inputs": [...]}` and ' +
             "a CSV upload are always asynchronous: one job, one report covering every row. A browser's form post gets 303.",
@@ -126,6 +135,8 @@ export function buildOpenApi(opts: { maxBatchRows: number; version?: string }): 
               },
             }),
             "303": { description: "Form post (browser): redirect to the progress page /jobs/{id}." },
+            ...unauthorized,
+            "403": error("A form post whose form token does not match this browser's session (reload the page)."),
             "400": error("Malformed JSON, unknown fields, or invalid measurements (each named in details; CSV by row)."),
             "413": error(`The body is over the size limit, or the batch has more than ${opts.maxBatchRows} rows.`),
             "415": error("Unsupported Content-Type."),
@@ -142,7 +153,9 @@ export function buildOpenApi(opts: { maxBatchRows: number; version?: string }): 
         get: {
           summary: "Follow an asynchronous prediction",
           operationId: "getPrediction",
+          ...guarded,
           responses: {
+            ...unauthorized,
             "200": json("PredictionStatus", "Finished: the output and report URL, or the failure."),
             "202": json("PredictionPending", "Still queued or running."),
             ...idErrors,
@@ -151,7 +164,9 @@ export function buildOpenApi(opts: { maxBatchRows: number; version?: string }): 
         delete: {
           summary: "Cancel a prediction that has not finished (state REVOKED; the worker skips it)",
           operationId: "cancelPrediction",
+          ...guarded,
           responses: {
+            ...unauthorized,
             "200": json("PredictionStatus", "Cancelled."),
             ...idErrors,
             "409": error("The prediction has already finished."),
@@ -162,7 +177,11 @@ export function buildOpenApi(opts: { maxBatchRows: number; version?: string }): 
         get: {
           summary: "The model card",
           operationId: "modelCard",
-          responses: { "200": json("ModelCard", "Version, algorithm, parameters, classes, features, accuracy, importance.") },
+          ...guarded,
+          responses: {
+            ...unauthorized,
+            "200": json("ModelCard", "Version, algorithm, parameters, classes, features, accuracy, importance."),
+          },
         },
       },
       "/progress": {
@@ -196,6 +215,16 @@ export function buildOpenApi(opts: { maxBatchRows: number; version?: string }): 
         },
       },
     },
-    components: { schemas: components },
+    components: {
+      schemas: components,
+      securitySchemes: {
+        apiToken: {
+          type: "apiKey",
+          in: "header",
+          name: "X-Api-Token",
+          description: "One of API_TOKENS, when the service is started with them; without API_TOKENS the API is open.",
+        },
+      },
+    },
   };
 }
