@@ -4,7 +4,9 @@ import {
   FEATURE_LABELS,
   JOB_STATES,
   MEASUREMENT_MAX,
-  MEASUREMENT_MIN_EXCLUSIVE,
+  measurementFromText,
+  measurementSchema,
+  UUID_V4,
   type Feature,
 } from "../tasks/contract.js";
 import { ValidationError, type FieldIssue } from "../tasks/errors.js";
@@ -18,25 +20,18 @@ import { HttpError } from "./errors.js";
 
 const EXAMPLE = { sepal_length: 5.1, sepal_width: 3.5, petal_length: 1.4, petal_width: 0.2 };
 
-/** One measurement in a JSON body: a finite JSON number, 0 < x ≤ 10 (strings are not numbers here). */
+/** One measurement: the one rule of tasks/contract.ts (JSON numbers as they are, text through measurementFromText), documented. */
 function measurement(feature: Feature) {
-  return z
-    .number({
-      error: (issue) =>
-        issue.input === undefined
-          ? "is required"
-          : typeof issue.input === "number"
-            ? "must be a finite number"
-            : "must be a number",
-    })
-    .gt(MEASUREMENT_MIN_EXCLUSIVE, "must be greater than 0")
-    .lte(MEASUREMENT_MAX, `must be at most ${MEASUREMENT_MAX}`)
-    .meta({ description: `${FEATURE_LABELS[feature]} in cm.`, examples: [EXAMPLE[feature]] });
+  return measurementSchema.meta({
+    description: `${FEATURE_LABELS[feature]} in cm: 0 < x ≤ ${MEASUREMENT_MAX}, to 0.01 cm (at most two decimals).`,
+    examples: [EXAMPLE[feature]],
+  });
 }
 
+// Ids are answered in lower case: the one UUID pattern, without its case-insensitive flag.
 const jobId = z
   .string()
-  .regex(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/)
+  .regex(new RegExp(UUID_V4.source))
   .meta({ description: "A prediction (job) id: a UUID v4.", examples: ["3f2b8c1e-9a4d-4e7b-8f60-2c5d1a9e7b44"] });
 const probabilities = z
   .record(z.string(), z.number().min(0).max(1))
@@ -221,22 +216,22 @@ export function parseMeasurementStrings(
   raw: Record<string, unknown>,
   opts: { maxBatchRows: number; fieldPrefix?: string; where?: string },
 ): { ok: true; value: z.infer<ApiSchemas["Measurements"]> } | { ok: false; issues: FieldIssue[] } {
-  const values = Object.fromEntries(Object.entries(raw).map(([k, v]) => [k, typeof v === "string" ? toNumber(v) : v]));
+  const values = Object.fromEntries(Object.entries(raw).map(([k, v]) => [k, measurementFromText(v)]));
   const parsed = apiSchemas(opts.maxBatchRows).Measurements.safeParse(values);
   if (parsed.success) return { ok: true, value: parsed.data };
   return { ok: false, issues: issuesOf(parsed.error, opts.fieldPrefix, opts.where) };
 }
 
-/** A string that is a plain decimal number becomes that number; anything else stays as it is (and fails). */
-function toNumber(text: string): unknown {
-  const t = text.trim();
-  return /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/.test(t) ? Number(t) : text;
-}
-
 /** zod issues as {field, message} sentences; batch rows are named "Row n" (1-based) as a person counts. */
 function issuesOf(error: z.ZodError, fieldPrefix = "", where = ""): FieldIssue[] {
   const out: FieldIssue[] = [];
+  const seen = new Set<string>(); // one sentence per field: the first thing wrong with it
   for (const issue of error.issues) {
+    const at = issue.path.map(String).join(".");
+    if (issue.code !== "unrecognized_keys") {
+      if (seen.has(at)) continue;
+      seen.add(at);
+    }
     const path = issue.path.map((p) => (typeof p === "symbol" ? String(p) : p));
     let row = where;
     let rest = path;

@@ -1,37 +1,36 @@
-import type { z } from "zod";
-import { FEATURE_LABELS, jobIdSchema, measurementsSchema, normalizeFieldNames, type Measurements } from "../tasks/contract.js";
+import { FEATURE_LABELS, jobIdSchema, LEGACY_NAMES, type Measurements } from "../tasks/contract.js";
 import { JobNotFoundError, ValidationError, type FieldIssue } from "../tasks/errors.js";
+import { clip, parseMeasurementStrings } from "./api-schemas.js";
 
-/** Field issues from a zod error, one per field, in a sentence a person understands. */
-export function fieldIssues(error: z.ZodError): FieldIssue[] {
-  const seen = new Set<string>();
+/**
+ * The form's measurements (urlencoded or multipart): the legacy names of the Flask seed
+ * (`Sepal length`…) are accepted and its `Submit` button ignored, then the values go through the
+ * same parser as a query string or a CSV row (parseMeasurementStrings: one rule for what a
+ * number is, one formatter for what is wrong). One field under both of its names, or given twice,
+ * is a 400 rather than one of them silently winning. Throws ValidationError.
+ */
+export function parseMeasurements(raw: Record<string, unknown>): Measurements {
+  const fields: Record<string, unknown> = {};
+  const sentAs: Record<string, string> = {};
   const issues: FieldIssue[] = [];
-  for (const issue of error.issues) {
-    if (issue.code === "unrecognized_keys") {
-      for (const key of issue.keys) issues.push({ field: key, message: `Unknown field "${key}".` });
-      continue;
+  for (const [key, value] of Object.entries(raw)) {
+    if (key === "Submit") continue;
+    const name = Object.hasOwn(LEGACY_NAMES, key) ? LEGACY_NAMES[key]! : key;
+    const label = FEATURE_LABELS[name as keyof typeof FEATURE_LABELS] ?? `"${clip(name)}"`;
+    if (Array.isArray(value)) {
+      issues.push({ field: name, message: `${label} is given more than once.` });
+    } else if (Object.hasOwn(fields, name)) {
+      issues.push({ field: name, message: `${label} is given twice, as "${clip(sentAs[name]!)}" and as "${clip(key)}".` });
     }
-    const field = issue.path.map(String).join(".") || "body";
-    if (seen.has(field)) continue;
-    seen.add(field);
-    const label = FEATURE_LABELS[field as keyof typeof FEATURE_LABELS] ?? field;
-    issues.push({ field, message: `${label} ${issue.message}.` });
+    fields[name] = value;
+    sentAs[name] ??= key;
   }
-  return issues;
-}
-
-/** Validates measurements (legacy names accepted, `Submit` ignored) or throws ValidationError. */
-export function parseMeasurements(raw: unknown): Measurements {
-  const obj = raw && typeof raw === "object" && !Array.isArray(raw) ? normalizeFieldNames(raw as Record<string, unknown>) : raw;
-  const parsed = measurementsSchema.safeParse(obj);
-  if (!parsed.success) {
-    const details = fieldIssues(parsed.error);
-    throw new ValidationError(
-      details.length === 1 ? details[0]!.message : "Some measurements are missing or out of range.",
-      details,
-    );
+  if (!issues.length) {
+    const checked = parseMeasurementStrings(fields, { maxBatchRows: 1 });
+    if (checked.ok) return checked.value;
+    issues.push(...checked.issues);
   }
-  return parsed.data;
+  throw new ValidationError(issues.length === 1 ? issues[0]!.message : "Some measurements are missing or out of range.", issues);
 }
 
 /** A job id from a query or path: malformed → 400 ValidationError. */

@@ -23,15 +23,41 @@ export const FEATURE_LABELS: Record<Feature, string> = {
 export const MEASUREMENT_MIN_EXCLUSIVE = 0;
 export const MEASUREMENT_MAX = 10;
 
-/** One measurement in cm: a finite number, 0 < x ≤ 10. Numeric strings (form posts) are accepted. */
-export const measurementSchema = z.preprocess(
-  (v) => (typeof v === "string" && v.trim() !== "" ? Number(v.trim()) : v),
-  z
-    .number({ error: (i) => (i.input === undefined || i.input === "" ? "is required" : "must be a number") })
-    .refine(Number.isFinite, "must be a finite number")
-    .refine((x) => x > MEASUREMENT_MIN_EXCLUSIVE, "must be greater than 0")
-    .refine((x) => x <= MEASUREMENT_MAX, "must be at most 10"),
-);
+/** Measurements are given to 0.01 cm: the form's step, and what pages and reports show. */
+export const MEASUREMENT_STEP = 0.01;
+
+/**
+ * A measurement written as text (a form field, a query parameter, a CSV cell), surrounding white
+ * space aside: the HTML form's own "valid floating-point number" — digits, an optional fraction,
+ * an optional exponent. Not `0x5`, `0b11`, `0o7`, `.5`, `5.`, `+5`, `1_0` or `5,1`, which
+ * `Number()` would take or half-take. JSON numbers are the same grammar less leading zeros.
+ */
+export const MEASUREMENT_TEXT = /^-?\d+(\.\d+)?([eE][+-]?\d+)?$/;
+
+/** The one rule for text: a measurement's text becomes its number; anything else stays as it is (and fails). */
+export function measurementFromText(value: unknown): unknown {
+  if (typeof value !== "string") return value;
+  const text = value.trim();
+  return MEASUREMENT_TEXT.test(text) ? Number(text) : value;
+}
+
+/**
+ * One measurement in cm, however it arrived (after measurementFromText for text): a finite
+ * number, 0 < x ≤ 10, in steps of 0.01 (5.1 and 0.07 pass; 0.001 and 5.123 do not). A value
+ * with more decimals would be accepted and then shown rounded, as another value than the one sent.
+ */
+export const measurementSchema = z
+  .number({
+    error: (i) =>
+      i.input === undefined || i.input === ""
+        ? "is required"
+        : typeof i.input === "number"
+          ? "must be a finite number"
+          : "must be a number",
+  })
+  .gt(MEASUREMENT_MIN_EXCLUSIVE, "must be greater than 0")
+  .lte(MEASUREMENT_MAX, "must be at most 10")
+  .refine((x) => Math.round(x * 100) / 100 === x, "must be given to 0.01 cm (at most two decimals)");
 
 /** The validated input of one prediction. Unknown keys are rejected. */
 export const measurementsSchema = z.strictObject({
@@ -42,14 +68,10 @@ export const measurementsSchema = z.strictObject({
 });
 export type Measurements = z.infer<typeof measurementsSchema>;
 
-/** Turns legacy form names into ours and drops the legacy `Submit` button field. */
-export function normalizeFieldNames(raw: Record<string, unknown>): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  for (const [key, value] of Object.entries(raw)) {
-    if (key === "Submit") continue;
-    out[LEGACY_NAMES[key] ?? key] = value;
-  }
-  return out;
+/** A measurement as pages and reports print it: one or two decimals (3 → "3.0", 5.25 → "5.25"). */
+export function formatCm(value: number): string {
+  const fixed = value.toFixed(2);
+  return fixed.endsWith("0") ? value.toFixed(1) : fixed;
 }
 
 export const JOB_STATES = ["PENDING", "PROGRESS", "SUCCESS", "FAILURE", "REVOKED"] as const;
@@ -79,10 +101,11 @@ export const STAGE_LABELS: Record<Stage, string> = {
   cancelled: "Cancelled",
 };
 
-/** A UUID v4, the only accepted form of job id. */
-export const jobIdSchema = z
-  .string()
-  .regex(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/i, "must be a UUID v4");
+/** A UUID v4, the only form of job id (either case; stored and compared in lower case). */
+export const UUID_V4 = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/i;
+
+/** A job id: a UUID v4. */
+export const jobIdSchema = z.string().regex(UUID_V4, "must be a UUID v4");
 
 /** What goes through the queue for one flower: the job id, its input and when it was submitted. */
 export const singleJobMessageSchema = z.strictObject({

@@ -1,6 +1,6 @@
 import type Router from "@koa/router";
 import type { Context } from "koa";
-import { FEATURES, FEATURE_LABELS, MEASUREMENT_MAX, STAGES, STAGE_LABELS, type Stage } from "../../tasks/contract.js";
+import { FEATURES, FEATURE_LABELS, formatCm, MEASUREMENT_MAX, STAGES, STAGE_LABELS, type Stage } from "../../tasks/contract.js";
 import type { JobStore } from "../../tasks/store/types.js";
 import { FORM_TOKEN_FIELD, type FormTokens } from "../guards/form-token.js";
 import { loadJob, progressBody } from "../job-view.js";
@@ -25,12 +25,6 @@ function valuesFromQuery(query: Record<string, unknown>): Record<string, string>
     if (typeof v === "string" && v.length <= 32) values[f] = v;
   }
   return values;
-}
-
-/** A measurement as the report prints it: one or two decimals (3 → "3.0", 5.25 → "5.25"). */
-function formatCm(value: number): string {
-  const fixed = value.toFixed(2);
-  return fixed.endsWith("0") ? value.toFixed(1) : fixed;
 }
 
 /** What renders the form page (GET /, and a refused form post). */

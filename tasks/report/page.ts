@@ -57,11 +57,7 @@ export function rule(doc: Doc, y: number): void {
   doc.lineWidth(0.8).strokeColor(RULE).moveTo(LEFT, y).lineTo(RIGHT, y).stroke();
 }
 
-/** A measurement in cm with one or two decimals: 3 → "3.0", 5.85 → "5.85". */
-export function formatCm(value: number): string {
-  const fixed = value.toFixed(2);
-  return fixed.endsWith("0") ? value.toFixed(1) : fixed;
-}
+export { formatCm } from "../contract.js";
 
 /** A UTC timestamp a person can read: "2025-06-01 14:03:22 UTC". */
 export function formatDate(date: Date): string {

@@ -6,7 +6,7 @@ import { ValidationError } from "../../tasks/errors.js";
 
 const good = { sepal_length: 5.1, sepal_width: 3.5, petal_length: 1.4, petal_width: 0.2 };
 
-function issues(raw: unknown): Record<string, string> {
+function issues(raw: Record<string, unknown>): Record<string, string> {
   try {
     parseMeasurements(raw);
   } catch (err) {
@@ -53,8 +53,30 @@ describe("measurement schema", () => {
     assert.deepEqual(issues({ ...good, colour: "blue" }), { colour: 'Unknown field "colour".' });
   });
 
-  it("rejects a body that is not an object", () => {
-    for (const raw of [null, [], "x", 5]) assert.ok(Object.keys(issues(raw)).length > 0);
+  it("takes decimal notation only: not hexadecimal, binary, octal, or what Number() half-reads", () => {
+    for (const text of ["0x5", "0b11", "0o7", ".5", "5.", "+5", "1_0", "5,1", "5 1", "٥", "Infinity"]) {
+      assert.equal(issues({ ...good, sepal_length: text }).sepal_length, "Sepal length must be a number.", text);
+    }
+    assert.equal(parseMeasurements({ ...good, sepal_length: " 5e0 " }).sepal_length, 5);
+    assert.equal(parseMeasurements({ ...good, sepal_length: "05.10" }).sepal_length, 5.1);
+  });
+
+  it("is given to 0.01 cm, the form's step: more decimals are refused, not shown rounded", () => {
+    assert.equal(issues({ ...good, petal_width: "0.001" }).petal_width, "Petal width must be given to 0.01 cm (at most two decimals).");
+    assert.equal(issues({ ...good, petal_width: 5.123 }).petal_width, "Petal width must be given to 0.01 cm (at most two decimals).");
+    assert.equal(parseMeasurements({ ...good, petal_width: "0.07" }).petal_width, 0.07);
+    assert.equal(parseMeasurements({ ...good, petal_width: "9.99" }).petal_width, 9.99);
+  });
+
+  it("refuses one field under both of its names, or twice", () => {
+    const both = issues({ ...good, "Sepal length": "5.1" });
+    assert.match(both.sepal_length!, /Sepal length is given twice, as "sepal_length" and as "Sepal length"/);
+    assert.match(issues({ ...good, sepal_width: ["3.5", "3.6"] }).sepal_width!, /more than once/);
+  });
+
+  it("job messages carry numbers: a string is not a measurement there", () => {
+    const msg = { jobid: crypto.randomUUID(), input: { ...good, sepal_length: "5.1" }, submitted_at: new Date().toISOString() };
+    assert.equal(jobMessageSchema.safeParse(msg).success, false);
   });
 });
 
