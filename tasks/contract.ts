@@ -43,8 +43,8 @@ export function measurementFromText(value: unknown): unknown {
 
 /**
  * One measurement in cm, however it arrived (after measurementFromText for text): a finite
- * number, 0 < x ≤ 10, in steps of 0.01 (5.1 and 0.07 pass; 0.001 and 5.123 do not). A value
- * with more decimals would be accepted and then shown rounded, as another value than the one sent.
+ * number, 0 < x ≤ 10, in steps of 0.01 (5.1, 0.07 and 0.2 + 0.1 pass; 0.001 and 5.123 do not). A
+ * value with more decimals would be accepted and then shown rounded, as another value than the one sent.
  */
 export const measurementSchema = z
   .number({
@@ -57,7 +57,9 @@ export const measurementSchema = z
   })
   .gt(MEASUREMENT_MIN_EXCLUSIVE, "must be greater than 0")
   .lte(MEASUREMENT_MAX, "must be at most 10")
-  .refine((x) => Math.round(x * 100) / 100 === x, "must be given to 0.01 cm (at most two decimals)");
+  // Within a millionth of a cm of a step counts as on it: a program's 0.2 + 0.1 is
+  // 0.30000000000000004, which is 0.3 to anyone (and shown so), while 0.001 is a different value.
+  .refine((x) => Math.abs(x * 100 - Math.round(x * 100)) < 1e-4, "must be given to 0.01 cm (at most two decimals)");
 
 /** The validated input of one prediction. Unknown keys are rejected. */
 export const measurementsSchema = z.strictObject({

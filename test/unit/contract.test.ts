@@ -66,6 +66,7 @@ describe("measurement schema", () => {
     assert.equal(issues({ ...good, petal_width: 5.123 }).petal_width, "Petal width must be given to 0.01 cm (at most two decimals).");
     assert.equal(parseMeasurements({ ...good, petal_width: "0.07" }).petal_width, 0.07);
     assert.equal(parseMeasurements({ ...good, petal_width: "9.99" }).petal_width, 9.99);
+    assert.equal(parseMeasurements({ ...good, petal_width: 0.2 + 0.1 }).petal_width, 0.2 + 0.1, "float noise is not a decimal");
   });
 
   it("refuses one field under both of its names, or twice", () => {
