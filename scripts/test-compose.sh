@@ -89,6 +89,8 @@ cleanup() {
     podman network rm "${PROJECT}_default" >/dev/null 2>&1 || true
     kill "$SERVICE_PID" 2>/dev/null || true
     wait "$SERVICE_PID" 2>/dev/null || true
+    # The overlay driver bind-mounts its own directory; nothing else uses it now.
+    umount "$DIR/storage/overlay" 2>/dev/null || true
   fi
   rm -f "$SOCKET"
   log "done (exit $rc)"
