@@ -1,4 +1,3 @@
-# syntax=docker/dockerfile:1
 # One image for both processes of the Iris Report Service; the command picks which:
 #   web (default)  node <flags> dist/app/main.js    = `npm run web`
 #   worker         node <flags> dist/tasks/main.js  = `npm run worker`   (docker-compose.yml sets it)
@@ -11,7 +10,10 @@ ARG NODE_VERSION=22
 FROM node:${NODE_VERSION}-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
-RUN npm ci --no-audit --no-fund
+# Behind a TLS-intercepting proxy, its CA comes in as a build secret (`--secret id=npm_ca,src=…`),
+# seen by this one command and never stored in a layer; without the secret, Node's own CAs.
+RUN --mount=type=secret,id=npm_ca \
+    NODE_EXTRA_CA_CERTS="$([ -s /run/secrets/npm_ca ] && echo /run/secrets/npm_ca)" npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY app ./app
 COPY tasks ./tasks
@@ -28,7 +30,9 @@ ENV NODE_ENV=production \
     RESULTS_DIR=/app/results_data
 WORKDIR /app
 COPY package.json package-lock.json ./
-RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
+RUN --mount=type=secret,id=npm_ca \
+    NODE_EXTRA_CA_CERTS="$([ -s /run/secrets/npm_ca ] && echo /run/secrets/npm_ca)" npm ci --omit=dev --no-audit --no-fund \
+ && npm cache clean --force
 COPY --from=build /app/dist ./dist
 COPY --from=build /app/scripts/run_web.sh /app/scripts/run_worker.sh ./scripts/
 # The results directory belongs to the unprivileged user; a named volume mounted here on first

@@ -2,7 +2,18 @@
 import tseslint from "typescript-eslint";
 
 export default tseslint.config(
-  { ignores: ["node_modules/", "dist/", "app/static/", "results_data/", "docs/", ".test-services/", ".dev-stack/"] },
+  {
+    ignores: [
+      "node_modules/",
+      "dist/",
+      "app/static/",
+      "results_data/",
+      "docs/",
+      ".test-services/",
+      ".dev-stack/",
+      ".compose-test/",
+    ],
+  },
   ...tseslint.configs.recommended,
   {
     rules: {
@@ -12,7 +23,10 @@ export default tseslint.config(
   {
     files: ["tasks/**/*.ts"],
     rules: {
-      "no-restricted-imports": ["error", { patterns: [{ group: ["**/app/*", "../app/*", "../../app/*"], message: "tasks/ must not import app/" }] }],
+      "no-restricted-imports": [
+        "error",
+        { patterns: [{ group: ["**/app/*", "../app/*", "../../app/*"], message: "tasks/ must not import app/" }] },
+      ],
     },
   },
 );

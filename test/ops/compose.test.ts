@@ -55,8 +55,8 @@ describe("docker-compose.yml", () => {
     assert.equal(redis!.restart, "unless-stopped");
   });
 
-  it("web: port 8080, started only once rabbitmq and redis are healthy", () => {
-    assert.deepEqual(web!.ports, ["${WEB_PORT:-8080}:8080"]);
+  it("web: port 8080 on loopback unless WEB_BIND says otherwise, started only once rabbitmq and redis are healthy", () => {
+    assert.deepEqual(web!.ports, ["${WEB_BIND:-127.0.0.1}:${WEB_PORT:-8080}:8080"]);
     assert.deepEqual(web!.depends_on, {
       rabbitmq: { condition: "service_healthy" },
       redis: { condition: "service_healthy" },
@@ -65,13 +65,14 @@ describe("docker-compose.yml", () => {
     assert.equal(web!.restart, "unless-stopped");
   });
 
-  it("worker: scalable (no container_name, no host ports), same dependencies, same image", () => {
+  it("worker: scalable (no container_name, no host ports), same dependencies, the web's image (built once)", () => {
     assert.equal(worker!.container_name, undefined);
     assert.equal(worker!.ports, undefined);
     assert.equal(web!.container_name, undefined);
     assert.deepEqual(worker!.depends_on, web!.depends_on);
     assert.equal(worker!.image, web!.image);
-    assert.deepEqual(worker!.build, web!.build);
+    assert.equal(web!.build, ".");
+    assert.equal(worker!.build, undefined, "only the web service builds");
     assert.equal(worker!.restart, "unless-stopped");
     assert.ok(worker!.environment!.WORKER_HEALTH_PORT, "the image's HEALTHCHECK has a port to probe");
   });
@@ -105,11 +106,13 @@ describe("docker-compose.yml", () => {
     assert.equal(worker!.command!.join(" "), scripts.worker);
   });
 
-  it(".env.example sets every variable the compose file requires", () => {
+  it(".env.example names every variable the compose file requires, and leaves them empty", () => {
+    // Empty, not an example value: `cp .env.example .env` unchanged makes compose refuse to start
+    // (it cannot refuse a known example value; an empty one it does, saying which).
     const example = read(".env.example");
     const required = [...read("docker-compose.yml").matchAll(/\$\{([A-Z_]+):\?/g)].map((m) => m[1]);
     assert.ok(required.length > 0);
-    for (const name of new Set(required)) assert.match(example, new RegExp(`^${name}=.+`, "m"), name);
+    for (const name of new Set(required)) assert.match(example, new RegExp(`^${name}=$`, "m"), name);
   });
 });
 
@@ -136,6 +139,16 @@ describe("docker-compose config (Debian's docker-compose, no engine needed)", ()
     assert.match(res.stderr, /RABBITMQ_PASSWORD/);
   });
 
+  it("refuses .env.example copied unchanged (its password is empty)", () => {
+    const res = spawnSync("docker-compose", ["--env-file", join(ROOT, ".env.example"), "config", "-q"], {
+      cwd: ROOT,
+      env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "/tmp" },
+      encoding: "utf8",
+    });
+    assert.notEqual(res.status, 0);
+    assert.match(res.stderr, /RABBITMQ_PASSWORD/);
+  });
+
   it("resolves the broker URL from the environment for web and worker", () => {
     const res = config({ RABBITMQ_PASSWORD: "pw-for-test", RABBITMQ_USER: "ops" });
     assert.equal(res.status, 0, res.stderr);
@@ -155,10 +168,10 @@ describe("Dockerfile", () => {
 
   it("is multi-stage: dependencies + type check, then a slim runtime with production dependencies only", () => {
     assert.ok(stages.length >= 2);
-    assert.match(stages[0]!, /RUN npm ci/);
+    assert.match(stages[0]!, /^RUN [^\n]*(\\\n[^\n]*)*npm ci --no-audit/m);
     assert.match(stages[0]!, /RUN npm run typecheck/);
     assert.match(runtime, /-slim AS runtime/);
-    assert.match(runtime, /RUN npm ci --omit=dev/);
+    assert.match(runtime, /^RUN [^\n]*(\\\n[^\n]*)*npm ci --omit=dev/m);
     assert.doesNotMatch(runtime, /COPY \. /, "the runtime copies only what it runs");
   });
 
