@@ -1,5 +1,7 @@
 import type PDFDocument from "pdfkit";
-import { drawLabel, type Box } from "./charts.js";
+import { drawLabel } from "./label.js";
+import { MUTED, RULE } from "./palette.js";
+import type { Box } from "./shapes.js";
 
 type Doc = typeof PDFDocument;
 
@@ -11,9 +13,6 @@ export const RIGHT = PAGE.width - PAGE.margin;
 export const CONTENT_WIDTH = RIGHT - LEFT;
 /** Where the training scatter plot sits, on the single report and on a batch's summary page. */
 export const SCATTER_BOX: Box = { x: LEFT, y: 304, width: CONTENT_WIDTH, height: 420 };
-export const MUTED = "#666666";
-/** Colour of hairlines and table rules. */
-export const RULE = "#CCCCCC";
 /** Author and creator in every report's metadata. */
 export const AUTHOR = "Iris Report Service";
 

@@ -1,8 +1,11 @@
-import type PDFDocument from "pdfkit";
-import { createDocument } from "./document.js";
+import PDFDocument from "pdfkit";
 import { FEATURES, FEATURE_LABELS, type Measurements } from "../contract.js";
-import { drawLabel, drawProbabilityBars, drawScatter, fillRect, formatPercent, speciesColour } from "./charts.js";
-import { AUTHOR, caption, CONTENT_WIDTH, drawReportHeader, formatCm, LEFT, MUTED, PAGE, RIGHT, rule, RULE, SCATTER_BOX } from "./page.js";
+import { drawLabel } from "./label.js";
+import { AUTHOR, caption, CONTENT_WIDTH, drawReportHeader, formatCm, LEFT, PAGE, RIGHT, rule, SCATTER_BOX } from "./page.js";
+import { MUTED, RULE, speciesColour } from "./palette.js";
+import { drawProbabilityBars, formatPercent } from "./probability-bars.js";
+import { drawScatter } from "./scatter.js";
+import { fillRect } from "./shapes.js";
 import { getTrainingFlowers } from "./training-data.js";
 
 type Doc = typeof PDFDocument;
@@ -62,7 +65,7 @@ export function countBySpecies(rows: readonly BatchRow[], classes: string[]): Re
  */
 export function renderBatchReport(data: BatchReportData): Promise<Buffer> {
   return new Promise((resolve, reject) => {
-    const doc = createDocument({
+    const doc = new PDFDocument({
       size: "A4",
       margin: 0,
       autoFirstPage: true,

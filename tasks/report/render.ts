@@ -1,15 +1,10 @@
-import type PDFDocument from "pdfkit";
-import { createDocument } from "./document.js";
+import PDFDocument from "pdfkit";
 import { FEATURES, FEATURE_LABELS } from "../contract.js";
-import {
-  drawLabel,
-  drawProbabilityBars,
-  drawScatter,
-  fillRect,
-  formatPercent,
-  speciesColour,
-} from "./charts.js";
-import { drawLayer } from "./layers.js";
+import { drawLabel } from "./label.js";
+import { MUTED, RULE, speciesColour } from "./palette.js";
+import { drawProbabilityBars, formatPercent } from "./probability-bars.js";
+import { drawScatter } from "./scatter.js";
+import { fillRect } from "./shapes.js";
 import {
   AUTHOR,
   caption,
@@ -18,11 +13,9 @@ import {
   drawHeaderValues,
   formatCm,
   LEFT,
-  MUTED,
   PAGE,
   RIGHT,
   rule,
-  RULE,
   SCATTER_BOX,
 } from "./page.js";
 import { getTrainingFlowers } from "./training-data.js";
@@ -51,7 +44,7 @@ const RIGHT_COLUMN = { x: LEFT + 220 + COLUMN_GAP, width: CONTENT_WIDTH - 220 - 
 /** Renders the one-page PDF report for a classified sample and resolves with its bytes. */
 export function renderReport(data: ReportData): Promise<Buffer> {
   return new Promise((resolve, reject) => {
-    const doc = createDocument({
+    const doc = new PDFDocument({
       size: "A4",
       margin: 0,
       displayTitle: true,
@@ -85,9 +78,7 @@ export function renderReport(data: ReportData): Promise<Buffer> {
 }
 
 function drawPage(doc: Doc, data: ReportData): void {
-  // Everything that is the same in every report, recorded once per process (layers.ts); then
-  // this report's values on top of it.
-  drawLayer(doc, "single-report:frame", drawFrame);
+  drawFrame(doc);
   drawHeaderValues(doc, data);
   drawMeasurementValues(doc, data);
   drawPrediction(doc, data);

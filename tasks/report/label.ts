@@ -1,0 +1,44 @@
+import type PDFDocument from "pdfkit";
+import { INK } from "./palette.js";
+
+type Doc = typeof PDFDocument;
+
+// Helvetica's cap height; lets "middle" centre digits and capitals rather than the em box.
+const CAP_HEIGHT = 0.718;
+
+/** How `drawLabel` places and styles one line of text. */
+export interface LabelOptions {
+  font?: string;
+  size?: number;
+  color?: string;
+  align?: "left" | "center" | "right";
+  valign?: "top" | "middle" | "baseline";
+  maxWidth?: number;
+}
+
+/**
+ * Draws one line of text anchored at (x, y) and returns its width. It never wraps: PDFKit's
+ * line wrapper is what adds pages, and the report must stay on one page whatever the input.
+ * Text wider than maxWidth shrinks to 70 % and is then cut with an ellipsis.
+ */
+export function drawLabel(doc: Doc, text: string, x: number, y: number, options: LabelOptions = {}): number {
+  const { font = "Helvetica", color = INK, align = "left", valign = "top", maxWidth } = options;
+  let size = options.size ?? 10;
+  doc.font(font).fontSize(size);
+  let shown = text;
+  let width = doc.widthOfString(shown);
+  if (maxWidth !== undefined && width > maxWidth) {
+    size = Math.max(size * 0.7, size * (maxWidth / width));
+    doc.fontSize(size);
+    width = doc.widthOfString(shown);
+    while (width > maxWidth && shown.length > 1) {
+      shown = shown.slice(0, -1);
+      width = doc.widthOfString(`${shown}…`);
+    }
+    if (shown !== text) shown = `${shown}…`;
+  }
+  const left = align === "left" ? x : align === "center" ? x - width / 2 : x - width;
+  const baseline = valign === "top" ? "top" : valign === "baseline" ? "alphabetic" : -(CAP_HEIGHT / 2) * size;
+  doc.fillColor(color).text(shown, left, y, { lineBreak: false, baseline });
+  return width;
+}
