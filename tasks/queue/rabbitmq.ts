@@ -1,10 +1,10 @@
 import { EventEmitter } from "node:events";
-import type { Channel, ConfirmChannel, ConsumeMessage, RecoveringChannelModel } from "amqplib";
+import type { Channel, ChannelModel, ConfirmChannel, ConsumeMessage, RecoveringChannelModel } from "amqplib";
 import type { JobMessage } from "../contract.js";
 import { QueueUnavailableError } from "../errors.js";
 import type { Consumer, Delivery, JobQueue, Outcome, QueueStats } from "./types.js";
 
-/** Options for the RabbitMQ queue. The connection is made by the entry file (amqplib recovery on). */
+/** Options for the RabbitMQ queue. The connection is made by the entry file, with amqplib's recovery on. */
 export interface RabbitQueueOptions {
   connection: RecoveringChannelModel;
   /** Queue name; `.dlx` and `.dead` are derived from it. */
@@ -17,6 +17,8 @@ export interface RabbitQueueOptions {
    * Whether `connection` is connected when handed over. amqplib's connect() resolves once it is
    * (the default, true); with `recovery.waitForConnect: false` it resolves before the first
    * attempt, and the queue must answer "unavailable" until the first "connect" event (false).
+   * Hand it over unconnected where you can: the queue learns which connection to close when a
+   * consumer breaks on a live one from the "connect" events it sees.
    */
   startsConnected?: boolean;
 }
@@ -40,12 +42,16 @@ export function createRabbitQueue(opts: RabbitQueueOptions): RabbitQueue {
   let closed = false;
   let publishChannel: Promise<ConfirmChannel> | null = null;
 
+  /** The connection amqplib's recovery made last (null until the first "connect" this queue sees). */
+  let current: ChannelModel | null = null;
+
   connection.on("disconnect", () => {
     connected = false;
     publishChannel = null;
   });
-  connection.on("connect", () => {
+  connection.on("connect", (model: ChannelModel) => {
     connected = true;
+    current = model;
   });
 
   async function assertTopology(ch: Channel): Promise<void> {
@@ -120,6 +126,14 @@ export function createRabbitQueue(opts: RabbitQueueOptions): RabbitQueue {
     }, "answer");
   }
 
+  /**
+   * Consumes with manual acks on a channel of its own. There is one recovery mechanism:
+   * amqplib's connection recovery. The consumer is opened on every "connect" it reports, and
+   * whatever breaks the consumer while the connection stays up (the channel closed by the
+   * broker, a basic.cancel when the queue is deleted or its node restarts, a failure to open)
+   * closes that connection, so the same recovery, with its backoff, brings everything back.
+   * Deliveries in hand on a lost channel are redelivered by the broker.
+   */
   async function consume(
     handler: (d: Delivery) => Promise<Outcome>,
     { concurrency }: { concurrency: number },
@@ -127,6 +141,8 @@ export function createRabbitQueue(opts: RabbitQueueOptions): RabbitQueue {
     let stopped = false;
     let channel: Channel | null = null;
     let consumerTag: string | null = null;
+    let opening: Promise<void> | null = null;
+    let opens = 0;
     const inFlight = new Set<Promise<void>>();
 
     const settle = (ch: Channel, msg: ConsumeMessage, outcome: Outcome) => {
@@ -151,51 +167,82 @@ export function createRabbitQueue(opts: RabbitQueueOptions): RabbitQueue {
       void work.finally(() => inFlight.delete(work));
     };
 
-    const start = async (): Promise<void> => {
-      const ch = await connection.createChannel();
-      ch.on("error", (err: Error) => events.emit("warn", "consumer channel error", err));
-      ch.on("close", () => {
-        if (channel === ch) channel = null;
-        if (!stopped && !closed) void restart();
-      });
-      await assertTopology(ch);
-      await ch.prefetch(concurrency);
-      const reply = await ch.consume(
-        queue,
-        (msg) => {
-          if (msg) onMessage(ch, msg);
-          else if (!stopped) void ch.close().catch(() => {}); // cancelled by the broker: reopen
-        },
-        { noAck: false },
-      );
-      channel = ch;
-      consumerTag = reply.consumerTag;
-    };
-
-    let restarting = false;
-    const restart = async () => {
-      if (restarting) return;
-      restarting = true;
-      for (let delay = 100; !stopped && !closed; delay = Math.min(delay * 2, 5000)) {
-        try {
-          await start(); // createChannel waits for the connection to come back
-          events.emit("info", "consumer re-established");
-          break;
-        } catch (err) {
-          events.emit("warn", "consumer could not start; retrying", err);
-          await new Promise((r) => setTimeout(r, delay));
-        }
+    /** Hands a consumer lost on a live connection to the connection's recovery. */
+    const reconnect = (model: ChannelModel | null, why: string, err?: Error) => {
+      if (stopped || closed) return;
+      if (!model) {
+        // Only when the queue was handed an already connected connection and it has not reconnected since.
+        events.emit("warn", `${why}; consuming resumes after the connection's next reconnect`, err);
+        return;
       }
-      restarting = false;
+      events.emit("warn", `${why}; reconnecting`, err);
+      void model.close().catch(() => {});
     };
 
-    await start();
+    /** Opens the consumer on the current connection; false if that failed. */
+    const openOnce = async (model: ChannelModel | null): Promise<boolean> => {
+      let ch: Channel | undefined;
+      try {
+        ch = await connection.createChannel();
+        const opened = ch;
+        opened.on("error", (err: Error) => events.emit("warn", "consumer channel error", err));
+        opened.on("close", () => {
+          if (channel !== opened) return;
+          channel = null;
+          consumerTag = null;
+          // A dropped connection closes its channels before amqplib reports "disconnect": decide
+          // once that has run. Then only a channel closed on a live connection is ours to report.
+          queueMicrotask(() => {
+            if (connected && current === model) reconnect(model, "consumer channel closed by the broker");
+          });
+        });
+        await assertTopology(opened);
+        await opened.prefetch(concurrency);
+        const reply = await opened.consume(
+          queue,
+          (msg) => {
+            if (msg) onMessage(opened, msg);
+            else reconnect(model, "the broker cancelled the consumer (queue deleted or its node restarted)");
+          },
+          { noAck: false },
+        );
+        channel = opened;
+        consumerTag = reply.consumerTag;
+        if (opens++ > 0) events.emit("info", "consumer re-established");
+        return true;
+      } catch (err) {
+        if (ch) void ch.close().catch(() => {});
+        if (!stopped && !closed && connected && current === model) reconnect(model, "consumer could not start", err as Error);
+        return false;
+      }
+    };
+
+    /** Runs on every "connect": opens the consumer unless it is open (or opening). */
+    const resume = (): Promise<void> => {
+      if (!opening) {
+        opening = (async () => {
+          while (!stopped && !closed && !channel && connected) {
+            const model = current;
+            if ((await openOnce(model)) || current === model) break;
+            // A newer connection came while this attempt failed on the old one: open on it.
+          }
+        })().finally(() => (opening = null));
+      }
+      return opening;
+    };
+    const onConnect = () => void resume();
+    connection.on("connect", onConnect);
+
+    await resume();
     return {
       async stop() {
         stopped = true;
+        connection.off("connect", onConnect);
+        await opening;
         const ch = channel;
         if (ch && consumerTag) await ch.cancel(consumerTag).catch(() => {});
         await Promise.allSettled([...inFlight]);
+        channel = null;
         if (ch) await ch.close().catch(() => {});
       },
     };
