@@ -16,7 +16,7 @@ export function getTrainingFlowers(): readonly TrainingFlower[] {
   if (cached) return cached;
   const numbers = getNumbers();
   const classes = getClasses();
-  // Frozen so the scatter's per-array coordinate cache can never go stale.
+  // Frozen so the training points' stream, cached per array (training-points.ts), can never go stale.
   cached = Object.freeze(
     numbers.map(([sepalLength, sepalWidth, petalLength, petalWidth], i) =>
       Object.freeze({
