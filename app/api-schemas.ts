@@ -10,7 +10,7 @@ import {
   type Feature,
 } from "../tasks/contract.js";
 import { ValidationError, type FieldIssue } from "../tasks/errors.js";
-import { HttpError } from "./errors.js";
+import { HttpError } from "./http-errors.js";
 
 /**
  * The JSON API's schemas: the ones that validate requests and, through app/openapi.ts, the ones

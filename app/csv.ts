@@ -3,7 +3,7 @@ import { CsvError, parse } from "csv-parse";
 import { FEATURES, LEGACY_NAMES, type Feature, type Measurements } from "../tasks/contract.js";
 import { ValidationError, type FieldIssue } from "../tasks/errors.js";
 import { clip, invalid, parseMeasurementStrings } from "./api-schemas.js";
-import { HttpError } from "./errors.js";
+import { HttpError } from "./http-errors.js";
 
 /** A line longer than this is not a row of measurements; it also bounds what one bad line costs to parse. */
 const MAX_RECORD_BYTES = 4096;

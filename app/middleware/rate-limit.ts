@@ -1,7 +1,7 @@
 import type { Context, Next } from "koa";
 import type { Redis } from "ioredis";
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes, RLWrapperTimeouts, type RateLimiterAbstract } from "rate-limiter-flexible";
-import { RateLimitedError } from "../../tasks/errors.js";
+import { RateLimitedError } from "../http-errors.js";
 
 /**
  * How long a submission waits for the shared (Redis) count before this process counts it alone.

@@ -1,10 +1,10 @@
 import type { Context, Middleware } from "koa";
 import { koaBody } from "koa-body";
 import { FEATURES, FEATURE_LABELS, type Measurements } from "../../tasks/contract.js";
-import { UnauthorizedError, ValidationError } from "../../tasks/errors.js";
+import { ValidationError } from "../../tasks/errors.js";
 import type { Model } from "../../tasks/model/load.js";
 import { invalid, parsePredictBody } from "../api-schemas.js";
-import { HttpError } from "../errors.js";
+import { HttpError, UnauthorizedError } from "../http-errors.js";
 import { hasApiToken } from "../guards/api-token.js";
 import { FORM_TOKEN_FIELD, type FormTokens } from "../guards/form-token.js";
 import { parseJsonBody } from "../json-body.js";
