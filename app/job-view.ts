@@ -1,7 +1,6 @@
-import { STAGE_LABELS } from "../tasks/contract.js";
-import { JobExpiredError, JobNotFoundError } from "../tasks/errors.js";
+import { jobIdSchema, STAGE_LABELS } from "../tasks/contract.js";
+import { JobExpiredError, JobNotFoundError, ValidationError } from "../tasks/errors.js";
 import type { JobRecord, JobStore } from "../tasks/store/types.js";
-import { parseJobId } from "./schemas.js";
 
 /** The body of /progress and of the socket's `progress` event. */
 export interface ProgressBody {
@@ -36,6 +35,18 @@ export function progressBody(record: JobRecord): ProgressBody {
     body.probabilities = record.probabilities;
   }
   return body;
+}
+
+/** A job id from a query or path: malformed → 400 ValidationError. */
+export function parseJobId(raw: unknown): string {
+  if (raw === undefined || raw === "") {
+    throw new ValidationError("The job id is missing.", [{ field: "jobid", message: "A job id is required." }]);
+  }
+  const parsed = jobIdSchema.safeParse(raw);
+  if (!parsed.success) {
+    throw new ValidationError("The job id is not a valid id.", [{ field: "jobid", message: "The job id must be a UUID." }]);
+  }
+  return parsed.data.toLowerCase();
 }
 
 /** Validates the id and loads the job: malformed 400, unknown 404, expired 410. */

@@ -4,7 +4,8 @@ import { FEATURES, TERMINAL_STATES } from "../../tasks/contract.js";
 import { JobNotFoundError, JobStateConflictError, ValidationError } from "../../tasks/errors.js";
 import type { Model } from "../../tasks/model/load.js";
 import type { BatchResults, JobRecord, JobStore } from "../../tasks/store/types.js";
-import { clip, invalid, parseMeasurementStrings } from "../api-schemas.js";
+import { clip, invalid } from "../field-issues.js";
+import { parseMeasurementStrings } from "../parse-measurements.js";
 import { loadJob } from "../job-view.js";
 import { createRouter } from "./router.js";
 
