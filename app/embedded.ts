@@ -27,7 +27,7 @@ const services = distributed
 // On RabbitMQ and Redis, wait for them as the worker does (the memory adapters answer at once).
 if (distributed) await waitForDependencies({ checks: dependencyChecks(services), logger });
 const worker = await runWorker({ config, services, model, logger });
-const web = await startWeb(webDeps({ config, services, model, logger }));
+const web = await startWeb(webDeps({ ...services, config, model, logger, processMetrics: true }));
 logger.info(
   { port: web.port, model: model.version, services: services.kind },
   distributed

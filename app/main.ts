@@ -20,7 +20,7 @@ const services = await connectServices(config, logger, {
   confirmTimeoutMs: 800,
   onFatal: (message) => exitFatal(logger, message),
 });
-const web = await startWeb(webDeps({ config, services, model, logger }));
+const web = await startWeb(webDeps({ ...services, config, model, logger, processMetrics: true }));
 logger.info({ port: web.port, model: model.version, pid: process.pid }, "web listening");
 const waiting = new AbortController();
 createShutdown({ logger, timeoutMs: 15_000 })

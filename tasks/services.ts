@@ -20,9 +20,21 @@ export interface Services {
   jobMetrics: JobMetrics;
   /** "rabbitmq+redis" or "memory". */
   kind: string;
-  /** The Redis command connection, for web-side counters (rate limit); absent in memory mode. */
-  redis?: Redis;
+  /** Where the web's rate limit counts, shared by every web process (Redis); absent in memory mode. */
+  rateLimitStore?: RateLimitStore;
   close(): Promise<void>;
+}
+
+declare const rateLimitStore: unique symbol;
+/**
+ * A Redis connection handed over as a rate limiter's store (rate-limiter-flexible's `storeClient`)
+ * and as nothing else: the web counts submissions in it, and this type lets it do nothing more.
+ */
+export type RateLimitStore = { readonly [rateLimitStore]: true };
+
+/** `client` as a RateLimitStore. */
+export function asRateLimitStore(client: Redis): RateLimitStore {
+  return client as unknown as RateLimitStore;
 }
 
 /** How long closing waits for Redis to take the last writes and QUIT before dropping the connections. */
@@ -121,7 +133,7 @@ export async function connectServices(
     store,
     jobMetrics,
     kind: "rabbitmq+redis",
-    redis: client,
+    rateLimitStore: asRateLimitStore(client),
     async close() {
       await queue.close();
       // Bounded: with Redis away, a write (and QUIT) waits for a connection that may never come.
