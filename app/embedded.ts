@@ -4,7 +4,7 @@ import { createShutdown } from "../tasks/lifecycle.js";
 import { createLogger, exitFatal } from "../tasks/logger.js";
 import { loadModel } from "../tasks/model/load.js";
 import { connectServices, dependencyChecks, memoryServices } from "../tasks/services.js";
-import { runWorker } from "../tasks/start-worker-process.js";
+import { startWorker } from "../tasks/start-worker-process.js";
 import { waitForDependencies } from "../tasks/wait-for-dependencies.js";
 import { loadAppConfigOrExit } from "./load-config.js";
 import { startWeb } from "./start-web.js";
@@ -26,7 +26,7 @@ const services = distributed
   : memoryServices(config);
 // On RabbitMQ and Redis, wait for them as the worker does (the memory adapters answer at once).
 if (distributed) await waitForDependencies({ checks: dependencyChecks(services), logger });
-const worker = await runWorker({ config, services, model, logger });
+const worker = await startWorker({ config, services, model, logger });
 const web = await startWeb(webDeps({ ...services, config, model, logger, processMetrics: true }));
 logger.info(
   { port: web.port, model: model.version, services: services.kind },

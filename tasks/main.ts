@@ -8,7 +8,7 @@ import { createLogger, exitFatal } from "./logger.js";
 import { loadModel } from "./model/load.js";
 import { connectServices, dependencyChecks } from "./services.js";
 import { lowerPriority } from "./priority.js";
-import { runWorker } from "./start-worker-process.js";
+import { startWorker } from "./start-worker-process.js";
 import { waitForDependencies } from "./wait-for-dependencies.js";
 
 const config = (() => {
@@ -43,7 +43,7 @@ const ready = await waitForDependencies({ checks: dependencyChecks(services), lo
   () => false, // aborted: shutting down before the dependencies answered
 );
 if (ready) {
-  worker = await runWorker({ config, services, model, logger });
+  worker = await startWorker({ config, services, model, logger });
   logger.info(
     { concurrency: config.WORKER_CONCURRENCY, model: model.version, pid: process.pid, nice: config.WORKER_NICE },
     "worker ready",

@@ -7,7 +7,7 @@ import { createApp } from "../../app/create-app.js";
 import { webDeps } from "../../app/web-deps.js";
 import { loadModel, type Model } from "../../tasks/model/load.js";
 import { memoryServices } from "../../tasks/services.js";
-import { runWorker } from "../../tasks/start-worker-process.js";
+import { startWorker } from "../../tasks/start-worker-process.js";
 import { silentLogger } from "./silent-logger.js";
 
 let model: Model | undefined;
@@ -25,7 +25,7 @@ export async function memoryApp(
   const services = memoryServices(config);
   const deps = webDeps({ ...services, config, model: testModel(), logger: silentLogger });
   const app = createApp(opts.limiter ? { ...deps, limiter: opts.limiter } : deps);
-  const worker = opts.worker ? await runWorker({ config, services, model: testModel(), logger: silentLogger }) : null;
+  const worker = opts.worker ? await startWorker({ config, services, model: testModel(), logger: silentLogger }) : null;
   return {
     app,
     ...deps,

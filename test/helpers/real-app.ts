@@ -7,7 +7,7 @@ import { loadAppConfig } from "../../app/config.js";
 import { createApp } from "../../app/create-app.js";
 import { webDeps } from "../../app/web-deps.js";
 import { connectServices, dependencyChecks } from "../../tasks/services.js";
-import { runWorker } from "../../tasks/start-worker-process.js";
+import { startWorker } from "../../tasks/start-worker-process.js";
 import { waitForDependencies } from "../../tasks/wait-for-dependencies.js";
 import { testModel } from "./memory-app.js";
 import { deleteQueues, realServices, testRedis, uniqueName } from "./services.js";
@@ -51,7 +51,7 @@ export async function realApp(env: Record<string, string> = {}) {
       return redis.keys(`${ns}:${kind}:*`);
     },
     async startWorker() {
-      worker ??= await runWorker({ config, services, model: testModel(), logger: silentLogger });
+      worker ??= await startWorker({ config, services, model: testModel(), logger: silentLogger });
     },
     async close() {
       await worker?.close();
