@@ -32,8 +32,8 @@ export const taskConfigShape = {
   /**
    * Jobs one worker process handles at once (also its prefetch). A job's CPU work is under a
    * millisecond; with more of them in flight a worker (and the web) handle their messages in
-   * fuller reads and writes, so each job costs less CPU (2 workers at 32 jobs in flight, 2 cores:
-   * ~330 jobs/s with 4, ~390 with 16, no more with 32 or 64; BENCHMARKS.md).
+   * fuller reads and writes, so each job costs less CPU. 16 is where that stopped paying
+   * (BENCHMARKS.md, "Figures behind the code").
    */
   WORKER_CONCURRENCY: positiveInt("a whole number greater than 0").default(16),
   /**
@@ -66,9 +66,9 @@ export const taskConfigShape = {
    * Worker only: the worker's scheduling niceness (0 = the web's, 19 = lowest). Above 0, a web
    * process on the same host goes first when the CPU is saturated, so progress events, pages and
    * admission control stay prompt while workers take the rest (a web process is one thread, so
-   * it can never take more than one core from them). At 32 jobs in flight on 2 cores: socket
-   * event p95 ~10–12 ms at 0, ~5 ms at 5, ~3.5 ms at 10, for ~3% fewer jobs/s per step
-   * (BENCHMARKS.md). Raising one's own niceness needs no privilege.
+   * it can never take more than one core from them). Each step up trades a few % of jobs/s for
+   * prompter progress events (BENCHMARKS.md, "Figures behind the code"). Raising one's own
+   * niceness needs no privilege.
    */
   WORKER_NICE: z.coerce
     .number({ error: "must be a whole number from 0 to 19" })

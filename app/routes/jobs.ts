@@ -37,8 +37,8 @@ export function jobRoutes(deps: { store: JobStore; files: ReportFiles }): Router
     if (record.batch_size === undefined) {
       // A one-page report (~10 kB) is read whole and sent in one write: one readFile (open,
       // fstat, read, close) instead of a stream's open, stat, two reads, close and a pipeline
-      // per download, which were a visible share of the web's CPU. The callback readFile costs
-      // a quarter to a half of the CPU of fs/promises' (measured: 10–28 against 37–51 µs).
+      // per download, which cost the web a visible share of its CPU. The callback readFile,
+      // because it costs less CPU than fs/promises' (BENCHMARKS.md, "Figures behind the code").
       let pdf: Buffer;
       try {
         pdf = await readFile(path);
