@@ -3,6 +3,7 @@ import type { Redis } from "ioredis";
 import { StoreUnavailableError } from "../errors.js";
 import { FINISHED_SLOT_TTL_SECONDS, redisMetricsKeys } from "../metrics.js";
 import { decodeFlat, decodeHash, encodeFields } from "./codec.js";
+import { subscribeFeed, type FeedHeartbeat } from "./redis-feed.js";
 import { isStoreOutage } from "./outage-errors.js";
 import {
   RECENT_JOBS_KEPT,
@@ -15,7 +16,7 @@ import {
 } from "./types.js";
 
 /**
- * One Lua call per update: apply unless final, keep progress monotonic, refresh the TTL,
+ * One Lua call per update: apply unless final, keep progress monotonic, count the revision, refresh the TTL,
  * publish the whole record, and when the update makes the job SUCCESS or FAILURE count it in
  * the job metrics (tasks/metrics.ts reads them). Atomic, so two workers racing on a redelivered
  * job cannot interleave, a final state and its count are written together or not at all (a
@@ -41,6 +42,7 @@ for i = 5, #ARGV, 2 do
   end
 end
 redis.call('HSET', KEYS[1], 'updated_at', ARGV[3])
+redis.call('HINCRBY', KEYS[1], 'revision', 1)
 redis.call('EXPIRE', KEYS[1], tonumber(ARGV[1]))
 local final = redis.call('HGET', KEYS[1], 'state')
 if final == 'SUCCESS' or final == 'FAILURE' then
@@ -79,6 +81,8 @@ export interface RedisStoreOptions {
   tombstoneSeconds?: number;
   prefix?: string;
   now?: () => Date;
+  /** How the change feed notices a hung connection (redis-feed.ts). */
+  feedHeartbeat?: FeedHeartbeat;
 }
 
 /** JobStore on Redis: one hash per job with a TTL, every change PUBLISHed. */
@@ -175,47 +179,9 @@ export function createRedisStore(opts: RedisStoreOptions): JobStore {
     async releaseIdempotencyKey(k, value) {
       await (client as unknown as Record<string, (...a: string[]) => Promise<number>>).irisRelease!(idem(k), value);
     },
-    async subscribe(listener) {
+    async subscribe(listener, events) {
       if (!subscriber) throw new Error("createRedisStore: subscribe needs a `subscriber` connection");
-      const onMessage = (ch: string, payload: string) => {
-        if (ch !== channel) return;
-        const record = decodeFlat(JSON.parse(payload) as string[]);
-        if (record) listener(record);
-      };
-      // SUBSCRIBE again on every "ready", not once: ioredis re-subscribes after a reconnect only
-      // what it had subscribed, and a SUBSCRIBE sent while Redis is away (a start in any order)
-      // fails and is forgotten. Subscribing twice to one channel is harmless.
-      let live!: () => void;
-      let gaveUp!: (err: Error) => void;
-      const first = new Promise<void>((resolve, reject) => ((live = resolve), (gaveUp = reject)));
-      let retry: NodeJS.Timeout | undefined;
-      const attempt = () => {
-        clearTimeout(retry);
-        subscriber.subscribe(channel).then(live, () => {
-          // Failed on a connection that still says "ready" (a hung server): try again shortly.
-          if (subscriber.status === "ready") retry = setTimeout(attempt, 1000).unref();
-        });
-      };
-      // "end": closed for good (store.close), so a caller still waiting for the feed hears it.
-      const onEnd = () => gaveUp(new StoreUnavailableError());
-      subscriber.on("message", onMessage);
-      subscriber.on("ready", attempt);
-      subscriber.once("end", onEnd);
-      if (subscriber.status === "ready") attempt();
-      const unsubscribe = async () => {
-        clearTimeout(retry);
-        subscriber.off("ready", attempt);
-        subscriber.off("end", onEnd);
-        subscriber.off("message", onMessage);
-        if (subscriber.listenerCount("message") === 0) await subscriber.unsubscribe(channel).catch(() => {});
-      };
-      try {
-        await first;
-      } catch (err) {
-        await unsubscribe();
-        throw err;
-      }
-      return unsubscribe;
+      return subscribeFeed({ subscriber, channel, heartbeat: opts.feedHeartbeat }, listener, events);
     },
     async recent(limit) {
       if (limit <= 0) return [];
