@@ -5,9 +5,9 @@ import type { FeedEvents, JobRecord } from "./types.js";
 
 /** How the Redis change feed checks its connection while a subscriber wants to hear of gaps. */
 export interface FeedHeartbeat {
-  /** How often a PING goes out on the subscriber connection; default 500 ms. */
+  /** How often a PING goes out on the subscriber connection; default 250 ms. */
   everyMs?: number;
-  /** An unanswered PING older than this reports a gap; default 1000 ms. */
+  /** An unanswered PING older than this reports a gap; default 750 ms. */
   timeoutMs?: number;
 }
 
@@ -27,8 +27,8 @@ export async function subscribeFeed(
   events: FeedEvents = {},
 ): Promise<() => Promise<void>> {
   const { subscriber, channel } = opts;
-  const everyMs = opts.heartbeat?.everyMs ?? 500;
-  const timeoutMs = opts.heartbeat?.timeoutMs ?? 1000;
+  const everyMs = opts.heartbeat?.everyMs ?? 250;
+  const timeoutMs = opts.heartbeat?.timeoutMs ?? 750;
   const wantsGaps = Boolean(events.onGap || events.onResume);
   let live = false;
   let started = false;
