@@ -16,6 +16,7 @@ import { createReportFiles } from "../../tasks/report/files.js";
 import { memoryServices } from "../../tasks/services.js";
 import type { JobRecord, JobStore } from "../../tasks/store/types.js";
 import { testModel } from "../helpers/memory-app.js";
+import { openApiChecker } from "../helpers/openapi.js";
 import { silentLogger } from "../helpers/silent-logger.js";
 import { waitFor } from "../helpers/wait-for.js";
 
@@ -153,7 +154,30 @@ describe("status requests: ETag, If-None-Match and the feed", () => {
     assert.equal(t.counted.reads, before + 1);
   });
 
-  it("keep their refusals: 400, 404, 410 as before", async () => {
+  it("are documented in /openapi.json: If-None-Match, Prefer, ETag, Preference-Applied, 304 and 503", async () => {
+    const doc = (await (await t.get("/openapi.json")).json()) as {
+      paths: Record<string, { get: { parameters: Array<{ name: string }>; responses: Record<string, { headers?: object }> } }>;
+    };
+    const checker = await openApiChecker(doc); // a valid OpenAPI 3.1 document
+    for (const path of ["/progress", "/predict/{id}"]) {
+      const get = doc.paths[path]!.get;
+      const names = get.parameters.map((p) => p.name);
+      for (const name of ["If-None-Match", "Prefer"]) assert.ok(names.includes(name), `${path} documents ${name}`);
+      for (const status of ["200", "304", "503"]) assert.ok(get.responses[status], `${path} documents ${status}`);
+      for (const header of ["ETag", "Cache-Control", "Preference-Applied"]) {
+        assert.ok(header in (get.responses["304"]!.headers ?? {}), `${path} 304 documents ${header}`);
+        assert.ok(header in (get.responses["200"]!.headers ?? {}), `${path} 200 documents ${header}`);
+      }
+    }
+    const job = newJob();
+    await t.store.create(job);
+    for (const path of STATUS_PATHS(job.jobid)) {
+      const res = await t.get(path, { Prefer: "wait=0" });
+      checker.check({ method: "GET", path, status: res.status, contentType: res.headers.get("content-type") ?? undefined, body: await res.json() });
+    }
+  });
+
+  it("keep their refusals: 400 and 404 as before", async () => {
     assert.equal((await t.get("/progress?jobid=nope")).status, 400);
     assert.equal((await t.get(`/progress?jobid=${randomUUID()}`)).status, 404);
     assert.equal((await t.get(`/predict/${randomUUID()}`)).status, 404);
