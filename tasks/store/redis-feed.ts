@@ -101,7 +101,10 @@ export async function subscribeFeed(
   const heartbeat = wantsGaps ? setInterval(beat, Math.min(everyMs, timeoutMs / 2)) : undefined;
   heartbeat?.unref();
   // "end": closed for good (store.close), so a caller still waiting for the feed hears it.
-  const onEnd = () => first.reject(new StoreUnavailableError());
+  const onEnd = () => {
+    clearInterval(heartbeat);
+    first.reject(new StoreUnavailableError());
+  };
   subscriber.on("message", onMessage);
   subscriber.on("ready", attempt);
   subscriber.on("close", onClose);
