@@ -83,7 +83,26 @@ export interface RedisStoreOptions {
   now?: () => Date;
   /** How the change feed notices a hung connection (redis-feed.ts). */
   feedHeartbeat?: FeedHeartbeat;
+  /**
+   * Replicas that must hold a final state (SUCCESS or FAILURE) before `update` returns: Redis WAIT,
+   * up to WAIT_REPLICAS_MS. 0 (default) waits for none.
+   */
+  waitReplicas?: number;
+  /**
+   * Told when fewer replicas than `waitReplicas` confirm a final state in time (`short`), and when
+   * they confirm again.
+   */
+  onReplicas?: (info: { short: boolean; confirmed: number; wanted: number }) => void;
 }
+
+/** How long a final state waits for its replicas (REDIS_WAIT_REPLICAS) before going on without them. */
+export const WAIT_REPLICAS_MS = 1000;
+/**
+ * After replicas fell short, final states go on without waiting for this long before the next
+ * try. WAIT blocks its connection, so waiting out every final state while no replica is there
+ * (the one left after a failover, say) would let one job finish per second per process.
+ */
+export const REPLICAS_RETRY_MS = 5000;
 
 /** JobStore on Redis: one hash per job with a TTL, every change PUBLISHed. */
 export function createRedisStore(opts: RedisStoreOptions): JobStore {
@@ -92,6 +111,9 @@ export function createRedisStore(opts: RedisStoreOptions): JobStore {
   const prefix = opts.prefix ?? "iris";
   const channel = `${prefix}:events`;
   const now = opts.now ?? (() => new Date());
+  const waitReplicas = opts.waitReplicas ?? 0;
+  /** While replicas are short (see REPLICAS_RETRY_MS): when to try WAIT again; 0 = not short. */
+  let replicasShortUntil = 0;
   const key = (id: string) => `${prefix}:job:${id}`;
   const tomb = (id: string) => `${prefix}:tomb:${id}`;
   const batch = (id: string) => `${prefix}:batch:${id}`;
@@ -144,7 +166,17 @@ export function createRedisStore(opts: RedisStoreOptions): JobStore {
     async update(jobid, update: JobUpdate): Promise<UpdateOutcome | null> {
       const reply = await runUpdate(jobid, update);
       if (!reply) return null;
-      return { applied: reply[0] === 1, record: decodeFlat(reply[1])! };
+      const outcome = { applied: reply[0] === 1, record: decodeFlat(reply[1])! };
+      const final = update.state === "SUCCESS" || update.state === "FAILURE";
+      if (outcome.applied && final && waitReplicas > 0 && now().getTime() >= replicasShortUntil) {
+        // Before the worker acknowledges the message: a failover to a replica that never got this
+        // write would otherwise leave the job unfinished with no message left to finish it.
+        const confirmed = await client.wait(waitReplicas, WAIT_REPLICAS_MS);
+        const short = confirmed < waitReplicas;
+        if (short !== replicasShortUntil > 0) opts.onReplicas?.({ short, confirmed, wanted: waitReplicas });
+        replicasShortUntil = short ? now().getTime() + REPLICAS_RETRY_MS : 0;
+      }
+      return outcome;
     },
     async updateMany(jobid, updates) {
       // One pipeline: one write and one read for all of them; Redis runs them in order.
