@@ -55,7 +55,13 @@ export const REDIS_COMMAND_TIMEOUT_MS = 1500;
  * after every reconnect (a timed-out one would reject where no caller waits), and a hung server
  * delays messages, which a command timeout could not bring back anyway.
  */
-export function connectRedis(target: RedisTarget, logger: Logger, name: string, opts: { subscriber?: boolean } = {}): Redis {
+export function connectRedis(
+  to: RedisTarget | string,
+  logger: Logger,
+  name: string,
+  opts: { subscriber?: boolean } = {},
+): Redis {
+  const target: Omit<RedisTarget, "waitReplicas"> = typeof to === "string" ? { url: to } : to;
   const options: RedisOptions = {
     connectionName: name,
     maxRetriesPerRequest: 2,

@@ -21,6 +21,9 @@ export interface SentinelGroup {
   primaryPort(): Promise<number>;
   /** SIGKILLs the data node on `port`. */
   kill(port: number): Promise<void>;
+  /** SIGSTOP / SIGCONT for the node on `port`: its connections stay open, it answers nothing. */
+  hang(port: number): void;
+  resume(port: number): void;
   close(): Promise<void>;
 }
 
@@ -99,7 +102,10 @@ export async function startSentinelGroup(): Promise<SentinelGroup> {
       child.kill("SIGKILL");
       await exited;
     },
+    hang: (port) => void children.get(port)?.kill("SIGSTOP"),
+    resume: (port) => void children.get(port)?.kill("SIGCONT"),
     async close() {
+      for (const child of children.values()) child.kill("SIGCONT");
       await Promise.all(
         [...children.values()].map(async (child) => {
           if (child.exitCode !== null || child.signalCode !== null) return;
