@@ -9,6 +9,7 @@ import type { JobQueue } from "../tasks/queue/types.js";
 import type { ReportFiles } from "../tasks/report/files.js";
 import type { JobStore } from "../tasks/store/types.js";
 import type { AppConfig } from "./config.js";
+import type { JobCache } from "./job-cache.js";
 import type { RateLimiterAbstract } from "rate-limiter-flexible";
 import { errorHandler } from "./errors.js";
 import { methodNotAllowed } from "./http-errors.js";
@@ -37,6 +38,8 @@ export interface AppDeps {
   limiter?: RateLimiterAbstract;
   /** Prometheus instruments and the deployment's job metrics. */
   metrics: AppMetrics;
+  /** The status routes' job cache (startWeb makes and closes one); made on `store` when absent. */
+  jobs?: JobCache;
 }
 
 /** Builds the Koa app: middleware order and routers. Never listens. */

@@ -49,8 +49,11 @@ export function parseJobId(raw: unknown): string {
   return parsed.data.toLowerCase();
 }
 
+/** What loadJob reads: the store, or the status routes' cache of it (app/job-cache.ts). */
+export type JobReader = Pick<JobStore, "get" | "wasExpired">;
+
 /** Validates the id and loads the job: malformed 400, unknown 404, expired 410. */
-export async function loadJob(store: JobStore, rawId: unknown): Promise<JobRecord> {
+export async function loadJob(store: JobReader, rawId: unknown): Promise<JobRecord> {
   const jobid = parseJobId(rawId);
   const record = await store.get(jobid);
   if (record) return record;

@@ -1,7 +1,7 @@
 // Worker entry: loadConfig → adapters → health endpoint → wait for RabbitMQ and Redis → worker →
 // shutdown steps (npm run worker). Started before its dependencies, it waits for them (start in
 // any order) and only then consumes and logs "worker ready".
-import { loadConfig } from "./config.js";
+import { loadConfig, redisTarget } from "./config.js";
 import { startHealthServer } from "./health-server.js";
 import { createShutdown } from "./lifecycle.js";
 import { createLogger, exitFatal } from "./logger.js";
@@ -20,8 +20,8 @@ const config = (() => {
   }
 })();
 const logger = createLogger({ level: config.LOG_LEVEL, name: "worker" });
-if (!config.RABBITMQ_URL || !config.REDIS_URL) {
-  exitFatal(logger, "the worker needs RABBITMQ_URL and REDIS_URL (use `npm start` for the embedded mode)");
+if (!config.RABBITMQ_URL || !redisTarget(config)) {
+  exitFatal(logger, "the worker needs RABBITMQ_URL and REDIS_URL or REDIS_SENTINELS (use `npm start` for the embedded mode)");
 }
 lowerPriority(config.WORKER_NICE, logger);
 const model = loadModel();
