@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { parseConfig, taskConfigShape } from "../tasks/config.js";
+import { checkTaskConfig, parseConfig, taskConfigShape } from "../tasks/config.js";
 import { normaliseOrigin } from "./socket-origin.js";
 
 const nonNegativeInt = (what: string) =>
@@ -55,7 +55,7 @@ export const appConfigSchema = z.object({
   // The dashboard lists job ids, which are the only key to a job: it never runs open.
   path: ["DASHBOARD"],
   message: "on needs API_TOKENS: the dashboard lists every job's id, so it is never served without a token",
-});
+}).superRefine(checkTaskConfig);
 export type AppConfig = Readonly<z.infer<typeof appConfigSchema>>;
 
 /** The web process's configuration, validated once at start. */

@@ -4,17 +4,17 @@ import Koa from "koa";
 import serve from "koa-static";
 import nunjucks from "nunjucks";
 import type { Logger } from "../tasks/logger.js";
-import { countSubmissions } from "../tasks/metrics-hooks.js";
-import { createMemoryJobMetrics } from "../tasks/metrics.js";
 import type { Model } from "../tasks/model/load.js";
 import type { JobQueue } from "../tasks/queue/types.js";
 import type { ReportFiles } from "../tasks/report/files.js";
 import type { JobStore } from "../tasks/store/types.js";
 import type { AppConfig } from "./config.js";
+import type { JobCache } from "./job-cache.js";
 import type { RateLimiterAbstract } from "rate-limiter-flexible";
-import { errorHandler, methodNotAllowed } from "./errors.js";
-import { createAppMetrics, type AppMetrics } from "./metrics.js";
-import { createSubmissionLimiter, rateLimitSubmissions } from "./middleware/rate-limit.js";
+import { errorHandler } from "./errors.js";
+import { methodNotAllowed } from "./http-errors.js";
+import type { AppMetrics } from "./metrics.js";
+import { rateLimitSubmissions } from "./middleware/rate-limit.js";
 import { discardUnreadBody } from "./middleware/discard-body.js";
 import { requestLog } from "./middleware/request-log.js";
 import { securityHeaders } from "./middleware/security.js";
@@ -25,26 +25,25 @@ import { createSubmitter } from "./submit-job.js";
 const TEMPLATES = fileURLToPath(new URL("../templates", import.meta.url));
 const STATIC = fileURLToPath(new URL("./static", import.meta.url));
 
-/** Everything the web app needs, passed in (no globals). */
+/** Everything the web app needs, passed in (no globals); app/web-deps.ts wires it from the services. */
 export interface AppDeps {
   config: AppConfig;
+  /** The job queue, each confirmed publish counted as a submitted job. */
   queue: JobQueue;
   store: JobStore;
   model: Model;
   files: ReportFiles;
   logger: Logger;
-  /** Shared submission counter (Redis in production); a memory one is made when absent. */
+  /** The submission counter, when RATE_LIMIT_PER_MINUTE is set. */
   limiter?: RateLimiterAbstract;
-  /** Prometheus instruments and the deployment's job metrics; in-memory ones when left out. */
-  metrics?: AppMetrics;
+  /** Prometheus instruments and the deployment's job metrics. */
+  metrics: AppMetrics;
+  /** The status routes' job cache (startWeb makes and closes one); made on `store` when absent. */
+  jobs?: JobCache;
 }
 
 /** Builds the Koa app: middleware order and routers. Never listens. */
 export function createApp(deps: AppDeps): Koa {
-  const metrics =
-    deps.metrics ?? createAppMetrics({ queue: deps.queue, jobs: createMemoryJobMetrics(), logger: deps.logger });
-  // Every publish the broker confirmed counts as a submitted job, whichever route submitted it.
-  deps = { ...deps, queue: countSubmissions(deps.queue, metrics.jobs, { logger: deps.logger }) };
   const app = new Koa();
   app.proxy = deps.config.TRUST_PROXY;
   // Errors are rendered by errorHandler; Koa's own 'error' event would print stacks to stderr.
@@ -60,7 +59,7 @@ export function createApp(deps: AppDeps): Koa {
     await next();
   });
   app.use(requestLog({ logger: deps.logger }));
-  app.use(metrics.httpMiddleware());
+  app.use(deps.metrics.httpMiddleware());
   app.use(securityHeaders());
   app.use(discardUnreadBody());
   app.use(errorHandler({ logger: deps.logger }));
@@ -70,14 +69,8 @@ export function createApp(deps: AppDeps): Koa {
   const staticFiles = new Set(readdirSync(STATIC, { recursive: true, encoding: "utf8" }).map((f) => `/${f}`));
   app.use((ctx, next) => (staticFiles.has(ctx.path) ? assets(ctx, next) : next()));
   app.use(swaggerAssets());
-  const limit =
-    deps.config.RATE_LIMIT_PER_MINUTE > 0
-      ? rateLimitSubmissions(
-          deps.limiter ??
-            createSubmissionLimiter({ perMinute: deps.config.RATE_LIMIT_PER_MINUTE, prefix: deps.config.IRIS_NAMESPACE }),
-        )
-      : undefined;
-  const table = routeTable({ ...deps, metrics, submit, limit });
+  const limit = deps.limiter && rateLimitSubmissions(deps.limiter);
+  const table = routeTable({ ...deps, submit, limit });
   // Wrong (or unknown) methods throw 405 into errorHandler, so they get the JSON error contract too.
   app.use(table.routes()).use(table.allowedMethods({ throw: true, methodNotAllowed, notImplemented: methodNotAllowed }));
   return app;

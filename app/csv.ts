@@ -2,8 +2,9 @@ import type { Readable } from "node:stream";
 import { CsvError, parse } from "csv-parse";
 import { FEATURES, LEGACY_NAMES, type Feature, type Measurements } from "../tasks/contract.js";
 import { ValidationError, type FieldIssue } from "../tasks/errors.js";
-import { clip, invalid, parseMeasurementStrings } from "./api-schemas.js";
-import { HttpError } from "./errors.js";
+import { clip, invalid } from "./field-issues.js";
+import { parseMeasurementStrings } from "./parse-measurements.js";
+import { tooManyRows } from "./http-errors.js";
 
 /** A line longer than this is not a row of measurements; it also bounds what one bad line costs to parse. */
 const MAX_RECORD_BYTES = 4096;
@@ -57,7 +58,7 @@ export async function parseBatchCsv(input: Readable, maxRows: number): Promise<M
         columns = headerColumns(record);
         return;
       }
-      if (++rows > maxRows) throw tooManyCsvRows(maxRows);
+      if (++rows > maxRows) throw tooManyRows(maxRows, "file");
       const line = info.lines;
       if (record.length !== columns.length) {
         issues.push({ field: `row ${line}`, message: `Row ${line}: has ${record.length} values; the header has ${columns.length}.` });
@@ -111,13 +112,6 @@ function tooManyProblems(issues: FieldIssue[]): ValidationError {
   const shown = issues.slice(0, 20);
   shown.push({ field: "file", message: `…and more: the file was not read past its first ${issues.length} problems.` });
   return new ValidationError(`The file has at least ${issues.length} problems; the first: ${issues[0]!.message}`, shown);
-}
-
-/** 413 for a file past MAX_BATCH_ROWS: counted as it streams, so the total is not known. */
-function tooManyCsvRows(max: number): HttpError {
-  return new HttpError(413, `A batch may hold at most ${max} rows; this file has more.`, [
-    { field: "file", message: `At most ${max} rows (MAX_BATCH_ROWS).` },
-  ]);
 }
 
 /** csv-parse's error codes in words a person understands. */

@@ -1,10 +1,11 @@
 // `npm start`: web and one worker in one process. With RABBITMQ_URL and REDIS_URL set it uses
 // them; with neither it runs on the in-memory queue and store, and says so.
+import { redisTarget } from "../tasks/config.js";
 import { createShutdown } from "../tasks/lifecycle.js";
 import { createLogger, exitFatal } from "../tasks/logger.js";
 import { loadModel } from "../tasks/model/load.js";
 import { connectServices, dependencyChecks, memoryServices } from "../tasks/services.js";
-import { runWorker } from "../tasks/start-worker-process.js";
+import { startWorker } from "../tasks/start-worker-process.js";
 import { waitForDependencies } from "../tasks/wait-for-dependencies.js";
 import { loadAppConfigOrExit } from "./load-config.js";
 import { startWeb } from "./start-web.js";
@@ -13,9 +14,10 @@ import { webDeps } from "./web-deps.js";
 const config = loadAppConfigOrExit();
 const logger = createLogger({ level: config.LOG_LEVEL, name: "embedded" });
 const model = loadModel();
-const distributed = Boolean(config.RABBITMQ_URL && config.REDIS_URL);
-if (!distributed && (config.RABBITMQ_URL || config.REDIS_URL)) {
-  exitFatal(logger, "set both RABBITMQ_URL and REDIS_URL, or neither for the embedded in-memory mode");
+const redis = redisTarget(config);
+const distributed = Boolean(config.RABBITMQ_URL && redis);
+if (!distributed && (config.RABBITMQ_URL || redis)) {
+  exitFatal(logger, "set both RABBITMQ_URL and REDIS_URL (or REDIS_SENTINELS), or neither for the embedded in-memory mode");
 }
 const services = distributed
   ? await connectServices(config, logger, {
@@ -26,8 +28,8 @@ const services = distributed
   : memoryServices(config);
 // On RabbitMQ and Redis, wait for them as the worker does (the memory adapters answer at once).
 if (distributed) await waitForDependencies({ checks: dependencyChecks(services), logger });
-const worker = await runWorker({ config, services, model, logger });
-const web = await startWeb(webDeps({ config, services, model, logger }));
+const worker = await startWorker({ config, services, model, logger });
+const web = await startWeb(webDeps({ ...services, config, model, logger, processMetrics: true }));
 logger.info(
   { port: web.port, model: model.version, services: services.kind },
   distributed

@@ -1,41 +1,19 @@
 import type { Context, Next } from "koa";
 import {
-  IdempotencyConflictError,
   JobExpiredError,
   JobNotFoundError,
   JobStateConflictError,
   QueueFullError,
   QueueUnavailableError,
-  RateLimitedError,
   StoreUnavailableError,
-  UnauthorizedError,
   ValidationError,
-  type FieldIssue,
 } from "../tasks/errors.js";
 import type { Logger } from "../tasks/logger.js";
-
-/** An HTTP-level refusal that is not a domain error (413, 415, 405…), optionally naming the field at fault. */
-export class HttpError extends Error {
-  override name = "HttpError";
-  constructor(
-    readonly status: number,
-    message: string,
-    readonly details: FieldIssue[] = [],
-  ) {
-    super(message);
-  }
-}
-
-/** The error router.allowedMethods throws (wrong or unknown method): always 405, never 501. */
-export function methodNotAllowed(): HttpError {
-  return new HttpError(405, "This method is not allowed here.", [
-    { field: "method", message: "This path does not accept this HTTP method; see the Allow header." },
-  ]);
-}
+import { HttpError, IdempotencyConflictError, RateLimitedError, UnauthorizedError } from "./http-errors.js";
 
 type ErrorClass = abstract new (...args: never[]) => Error;
 
-/** The one table from domain errors to status codes. */
+/** The one table from domain errors (and the web's own refusals) to status codes. */
 const STATUS: Array<[ErrorClass, number]> = [
   [ValidationError, 400],
   [JobNotFoundError, 404],

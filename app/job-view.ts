@@ -1,7 +1,6 @@
-import { STAGE_LABELS } from "../tasks/contract.js";
-import { JobExpiredError, JobNotFoundError } from "../tasks/errors.js";
+import { jobIdSchema, STAGE_LABELS } from "../tasks/contract.js";
+import { JobExpiredError, JobNotFoundError, ValidationError } from "../tasks/errors.js";
 import type { JobRecord, JobStore } from "../tasks/store/types.js";
-import { parseJobId } from "./schemas.js";
 
 /** The body of /progress and of the socket's `progress` event. */
 export interface ProgressBody {
@@ -38,8 +37,23 @@ export function progressBody(record: JobRecord): ProgressBody {
   return body;
 }
 
+/** A job id from a query or path: malformed → 400 ValidationError. */
+export function parseJobId(raw: unknown): string {
+  if (raw === undefined || raw === "") {
+    throw new ValidationError("The job id is missing.", [{ field: "jobid", message: "A job id is required." }]);
+  }
+  const parsed = jobIdSchema.safeParse(raw);
+  if (!parsed.success) {
+    throw new ValidationError("The job id is not a valid id.", [{ field: "jobid", message: "The job id must be a UUID." }]);
+  }
+  return parsed.data.toLowerCase();
+}
+
+/** What loadJob reads: the store, or the status routes' cache of it (app/job-cache.ts). */
+export type JobReader = Pick<JobStore, "get" | "wasExpired">;
+
 /** Validates the id and loads the job: malformed 400, unknown 404, expired 410. */
-export async function loadJob(store: JobStore, rawId: unknown): Promise<JobRecord> {
+export async function loadJob(store: JobReader, rawId: unknown): Promise<JobRecord> {
   const jobid = parseJobId(rawId);
   const record = await store.get(jobid);
   if (record) return record;

@@ -1,6 +1,6 @@
 import Bourne from "@hapi/bourne";
 import { ValidationError } from "../tasks/errors.js";
-import { HttpError } from "./errors.js";
+import { HttpError } from "./http-errors.js";
 
 /** Deeper than any request of ours ({"inputs": [{...}]} is 3), with room for a clear zod message. */
 const MAX_DEPTH = 8;

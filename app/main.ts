@@ -1,5 +1,6 @@
 // Web entry (npm run web): the Koa app on RabbitMQ + Redis. Listens first, then waits for them
 // (start in any order): /healthz answers at once, /readyz and requests say 503 until they answer.
+import { redisTarget } from "../tasks/config.js";
 import { createShutdown } from "../tasks/lifecycle.js";
 import { createLogger, exitFatal } from "../tasks/logger.js";
 import { loadModel } from "../tasks/model/load.js";
@@ -11,8 +12,8 @@ import { webDeps } from "./web-deps.js";
 
 const config = loadAppConfigOrExit();
 const logger = createLogger({ level: config.LOG_LEVEL, name: "web" });
-if (!config.RABBITMQ_URL || !config.REDIS_URL) {
-  exitFatal(logger, "the web process needs RABBITMQ_URL and REDIS_URL (use `npm start` for the embedded mode)");
+if (!config.RABBITMQ_URL || !redisTarget(config)) {
+  exitFatal(logger, "the web process needs RABBITMQ_URL and REDIS_URL or REDIS_SENTINELS (use `npm start` for the embedded mode)");
 }
 const model = loadModel();
 const services = await connectServices(config, logger, {
@@ -20,7 +21,7 @@ const services = await connectServices(config, logger, {
   confirmTimeoutMs: 800,
   onFatal: (message) => exitFatal(logger, message),
 });
-const web = await startWeb(webDeps({ config, services, model, logger }));
+const web = await startWeb(webDeps({ ...services, config, model, logger, processMetrics: true }));
 logger.info({ port: web.port, model: model.version, pid: process.pid }, "web listening");
 const waiting = new AbortController();
 createShutdown({ logger, timeoutMs: 15_000 })

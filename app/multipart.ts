@@ -2,9 +2,9 @@ import busboy from "busboy";
 import type { Context } from "koa";
 import type { Measurements } from "../tasks/contract.js";
 import { ValidationError } from "../tasks/errors.js";
-import { clip, invalid } from "./api-schemas.js";
+import { clip, invalid } from "./field-issues.js";
 import { parseBatchCsv } from "./csv.js";
-import { HttpError } from "./errors.js";
+import { HttpError } from "./http-errors.js";
 import { discardRest } from "./middleware/discard-body.js";
 
 /** What a multipart POST /predict held: its text fields, and the CSV's rows when a file was uploaded. */

@@ -19,6 +19,44 @@ const idParam = {
   schema: { type: "string" },
 };
 const jobidQuery = { name: "jobid", in: "query", required: true, description: "The job id (UUID v4).", schema: { type: "string" } };
+/** Request headers of the status routes: revalidation and long polling (app/status-answer.ts). */
+const statusParams = [
+  {
+    name: "If-None-Match",
+    in: "header",
+    required: false,
+    description: "The ETag of the answer the client has. While it is still current the answer is 304 with no body.",
+    schema: { type: "string" },
+  },
+  {
+    name: "Prefer",
+    in: "header",
+    required: false,
+    description:
+      "`wait=N` (RFC 7240; whole seconds, more than 60 is taken as 60): long polling. When the job has not finished and " +
+      "If-None-Match is absent or current, the answer waits for the job's next visible change, at most N seconds " +
+      "(then 304 with If-None-Match, else the unchanged state). Any other value of wait is ignored. Not applied (no " +
+      "Preference-Applied, the answer comes at once) when the web process already holds its maximum of waiting requests " +
+      "(1000) or its change feed is down.",
+    schema: { type: "string", examples: ["wait=30"] },
+  },
+];
+const statusHeaders = {
+  ETag: {
+    description: "A strong validator of the body: it changes whenever anything the body shows changes.",
+    schema: { type: "string" },
+  },
+  "Cache-Control": { description: "`private, no-cache`: revalidate (If-None-Match) every time.", schema: { type: "string" } },
+  "Preference-Applied": {
+    description: "`wait=N` when Prefer: wait=N was honoured (N capped at 60).",
+    schema: { type: "string" },
+  },
+};
+const statusAnswers = (ok: Json) => ({
+  ...ok,
+  "304": { description: "Not Modified: If-None-Match is the current ETag (also after a Prefer: wait that saw no change).", headers: statusHeaders },
+  "503": error("Redis (the job store) is unreachable, also during a wait; retry later.", { headers: retryAfter }),
+});
 const idErrors = {
   "400": error("The id is not a UUID v4."),
   "404": error("No prediction has this id."),
@@ -154,10 +192,16 @@ export function buildOpenApi(opts: { maxBatchRows: number; version?: string }): 
           summary: "Follow an asynchronous prediction",
           operationId: "getPrediction",
           ...guarded,
+          description:
+            "Poll with If-None-Match (304 while nothing changed), or long-poll with `Prefer: wait=N`: the answer comes on " +
+            "the job's next change, or after N seconds.",
+          parameters: statusParams,
           responses: {
             ...unauthorized,
-            "200": json("PredictionStatus", "Finished: the output and report URL, or the failure."),
-            "202": json("PredictionPending", "Still queued or running."),
+            ...statusAnswers({
+              "200": json("PredictionStatus", "Finished: the output and report URL, or the failure.", { headers: statusHeaders }),
+              "202": json("PredictionPending", "Still queued or running.", { headers: statusHeaders }),
+            }),
             ...idErrors,
           },
         },
@@ -188,8 +232,9 @@ export function buildOpenApi(opts: { maxBatchRows: number; version?: string }): 
         get: {
           summary: "A job's state and progress (the progress page polls this)",
           operationId: "progress",
-          parameters: [jobidQuery],
-          responses: { "200": json("Progress", "Current state."), ...idErrors },
+          description: "ETag / If-None-Match and `Prefer: wait=N` as for GET /predict/{id}.",
+          parameters: [jobidQuery, ...statusParams],
+          responses: { ...statusAnswers({ "200": json("Progress", "Current state.", { headers: statusHeaders }) }), ...idErrors },
         },
       },
       "/result": {

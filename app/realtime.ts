@@ -4,9 +4,8 @@ import { TERMINAL_STATES } from "../tasks/contract.js";
 import type { Logger } from "../tasks/logger.js";
 import type { JobRecord, JobStore } from "../tasks/store/types.js";
 import { describeError } from "./errors.js";
-import { loadJob, progressBody, type ProgressBody } from "./job-view.js";
+import { loadJob, parseJobId, progressBody, type ProgressBody } from "./job-view.js";
 import { helmetHeaders } from "./middleware/security.js";
-import { parseJobId } from "./schemas.js";
 import { originCheck } from "./socket-origin.js";
 
 /** How many jobs one socket may follow; a progress page needs one. */

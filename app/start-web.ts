@@ -1,6 +1,7 @@
 import { createServer, type Server } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
 import { createApp, type AppDeps } from "./create-app.js";
+import { createJobCache } from "./job-cache.js";
 import { attachRealtime, type Realtime } from "./realtime.js";
 
 /** A listening web process. */
@@ -20,7 +21,9 @@ const CLOSE_GRACE_MS = 5000;
 
 /** Creates the HTTP server for the app, attaches socket.io, and listens on config PORT/HOST. */
 export async function startWeb(deps: AppDeps): Promise<WebServer> {
-  const app = createApp(deps);
+  // Made here, not in createApp, so shutdown can answer the requests waiting on it (Prefer: wait).
+  const jobs = deps.jobs ?? createJobCache({ store: deps.store, ttlSeconds: deps.config.RESULT_TTL_SECONDS });
+  const app = createApp({ ...deps, jobs });
   const server = createServer(app.callback());
   // Keep-alive longer than a typical proxy's, so the proxy closes idle sockets first.
   server.keepAliveTimeout = 65_000;
@@ -69,6 +72,7 @@ export async function startWeb(deps: AppDeps): Promise<WebServer> {
           for (const socket of sockets) socket.destroy(); // upgraded ones too
         }, CLOSE_GRACE_MS);
         try {
+          await jobs.close(); // waiting requests answer now, so closing need not wait for them
           // Without a live feed there is no relay to stop and no socket.io handle: end it all here.
           await (realtime ? realtime.close() : closeServer(server, sockets));
         } finally {

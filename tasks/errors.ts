@@ -71,33 +71,9 @@ export class QueueFullError extends Error {
   }
 }
 
-/** An earlier request with the same idempotency key is still being submitted: retry shortly. */
-export class IdempotencyConflictError extends Error {
-  override name = "IdempotencyConflictError";
-  constructor(readonly retryAfterSec = 1) {
-    super("A request with this Idempotency-Key is still being processed; retry shortly.");
-  }
-}
-
 /** A queue message that can never be processed (poison): it goes to the dead-letter queue. */
 export class InvalidJobError extends Error {
   override name = "InvalidJobError";
-}
-
-/** The client submitted more than RATE_LIMIT_PER_MINUTE jobs in a minute. */
-export class RateLimitedError extends Error {
-  override name = "RateLimitedError";
-  constructor(readonly retryAfterSec: number) {
-    super("Too many submissions from your address; please wait a moment and try again.");
-  }
-}
-
-/** The JSON API needs a valid X-Api-Token. */
-export class UnauthorizedError extends Error {
-  override name = "UnauthorizedError";
-  constructor() {
-    super("A valid X-Api-Token header is required for the JSON API.");
-  }
 }
 
 /** A configuration variable with a bad value. */

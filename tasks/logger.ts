@@ -20,12 +20,11 @@ const REDACT_KEYS = [
 /**
  * JSON-lines logger to stdout; secrets in URLs are redacted by the caller via `redactUrl`.
  * Lines are written asynchronously: under load, lines that queue up while a write is in flight
- * go out in one write instead of one syscall each (a profile showed the per-line writes as a
- * visible share of every request and job). The shutdown sequence flushes before exiting; a
- * process killed outright may lose its last few milliseconds of lines.
+ * go out in one write instead of one syscall each. The shutdown sequence flushes before exiting;
+ * a process killed outright may lose its last few milliseconds of lines.
  *
- * Not in blocks (sonic-boom's minLength): lines held back for up to a flush interval were late
- * for anything that reads the log as it happens, tests included, for no measured gain.
+ * Not in blocks (sonic-boom's minLength): lines held back for up to a flush interval are late
+ * for anything that reads the log as it happens, tests included.
  */
 export function createLogger(opts: { level?: string; name?: string } = {}): Logger {
   return pino(
@@ -43,7 +42,8 @@ export function createLogger(opts: { level?: string; name?: string } = {}): Logg
 /**
  * The same logger without redaction, for the hot lines whose fields are fixed and never secret
  * (a request's method, path, status and duration; a job's id and stage): redaction scans every
- * line's keys, 7 µs a line against 2.6 µs without. Anything else goes through the redacting one.
+ * line's keys, which more than doubles what a line costs (BENCHMARKS.md, "Figures behind the
+ * code"). Anything else goes through the redacting one.
  */
 export function fixedFieldsLogger(logger: Logger): Logger {
   return logger.child({}, { redact: [] });

@@ -1,14 +1,14 @@
 // Worker entry: loadConfig → adapters → health endpoint → wait for RabbitMQ and Redis → worker →
 // shutdown steps (npm run worker). Started before its dependencies, it waits for them (start in
 // any order) and only then consumes and logs "worker ready".
-import { loadConfig } from "./config.js";
+import { loadConfig, redisTarget } from "./config.js";
 import { startHealthServer } from "./health-server.js";
 import { createShutdown } from "./lifecycle.js";
 import { createLogger, exitFatal } from "./logger.js";
 import { loadModel } from "./model/load.js";
 import { connectServices, dependencyChecks } from "./services.js";
 import { lowerPriority } from "./priority.js";
-import { runWorker } from "./start-worker-process.js";
+import { startWorker } from "./start-worker-process.js";
 import { waitForDependencies } from "./wait-for-dependencies.js";
 
 const config = (() => {
@@ -20,8 +20,8 @@ const config = (() => {
   }
 })();
 const logger = createLogger({ level: config.LOG_LEVEL, name: "worker" });
-if (!config.RABBITMQ_URL || !config.REDIS_URL) {
-  exitFatal(logger, "the worker needs RABBITMQ_URL and REDIS_URL (use `npm start` for the embedded mode)");
+if (!config.RABBITMQ_URL || !redisTarget(config)) {
+  exitFatal(logger, "the worker needs RABBITMQ_URL and REDIS_URL or REDIS_SENTINELS (use `npm start` for the embedded mode)");
 }
 lowerPriority(config.WORKER_NICE, logger);
 const model = loadModel();
@@ -43,7 +43,7 @@ const ready = await waitForDependencies({ checks: dependencyChecks(services), lo
   () => false, // aborted: shutting down before the dependencies answered
 );
 if (ready) {
-  worker = await runWorker({ config, services, model, logger });
+  worker = await startWorker({ config, services, model, logger });
   logger.info(
     { concurrency: config.WORKER_CONCURRENCY, model: model.version, pid: process.pid, nice: config.WORKER_NICE },
     "worker ready",

@@ -18,8 +18,8 @@ export interface JobProcessorDeps {
   now?: () => Date;
 }
 
-/** `work`, marked as handled until awaited, so an early rejection is not reported as unhandled. */
-function settled<T>(work: Promise<T>): Promise<T> {
+/** `work`, to be awaited later: its rejection is marked as handled, so an early one is not reported as unhandled. */
+function awaitLater<T>(work: Promise<T>): Promise<T> {
   work.catch(() => {});
   return work;
 }
@@ -52,7 +52,7 @@ export function createJobProcessor(deps: JobProcessorDeps): (msg: JobMessage, at
     const batch = isBatchMessage(msg) ? msg : null;
     const single = isBatchMessage(msg) ? null : msg;
 
-    /** Applies stage updates in one round trip; false when the job was final (now or already). */
+    /** Applies stage updates in one round trip; throws JobAlreadyFinal when the job was final (now or already). */
     const advance = async (...updates: JobUpdate[]): Promise<void> => {
       const outcomes = await store.updateMany(msg.jobid, updates);
       if (outcomes.some((o) => !o?.applied)) throw new JobAlreadyFinal();
@@ -79,8 +79,8 @@ export function createJobProcessor(deps: JobProcessorDeps): (msg: JobMessage, at
       // A single report is rendered while the opening stages' round trip is in flight: the
       // stages reach Redis (and the user) in order all the same, and a job that turns out to
       // be final already (a redelivery, a cancellation) only costs the discarded render.
-      const opened = settled(advance(...opening));
-      const speculative = single ? settled(render({ ...common, input: single.input, ...prediction! })) : null;
+      const opened = awaitLater(advance(...opening));
+      const speculative = single ? awaitLater(render({ ...common, input: single.input, ...prediction! })) : null;
       try {
         await opened;
       } catch (err) {
@@ -121,8 +121,8 @@ export function createJobProcessor(deps: JobProcessorDeps): (msg: JobMessage, at
         final = { result: prediction!.result, probabilities: prediction!.probabilities };
       }
       // "saving" goes out while the file is written; the file is checked against it afterwards.
-      const saving = settled(advance(stageUpdate("saving")));
-      const written = settled(files.write(msg.jobid, pdf));
+      const saving = awaitLater(advance(stageUpdate("saving")));
+      const written = awaitLater(files.write(msg.jobid, pdf));
       try {
         await saving;
       } catch (err) {

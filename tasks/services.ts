@@ -1,6 +1,6 @@
 import amqplib from "amqplib";
-import { Redis } from "ioredis";
-import type { TaskConfig } from "./config.js";
+import { Redis, type RedisOptions } from "ioredis";
+import { redisTarget, type RedisTarget, type TaskConfig } from "./config.js";
 import { redisConfigFault, watchRabbit, watchRedis } from "./connection-watch.js";
 import type { Logger } from "./logger.js";
 import { createMemoryJobMetrics, createRedisJobMetrics, type JobMetrics } from "./metrics.js";
@@ -20,9 +20,21 @@ export interface Services {
   jobMetrics: JobMetrics;
   /** "rabbitmq+redis" or "memory". */
   kind: string;
-  /** The Redis command connection, for web-side counters (rate limit); absent in memory mode. */
-  redis?: Redis;
+  /** Where the web's rate limit counts, shared by every web process (Redis); absent in memory mode. */
+  rateLimitStore?: RateLimitStore;
   close(): Promise<void>;
+}
+
+declare const rateLimitStore: unique symbol;
+/**
+ * A Redis connection handed over as a rate limiter's store (rate-limiter-flexible's `storeClient`)
+ * and as nothing else: the web counts submissions in it, and this type lets it do nothing more.
+ */
+export type RateLimitStore = { readonly [rateLimitStore]: true };
+
+/** `client` as a RateLimitStore. */
+export function asRateLimitStore(client: Redis): RateLimitStore {
+  return client as unknown as RateLimitStore;
 }
 
 /** How long closing waits for Redis to take the last writes and QUIT before dropping the connections. */
@@ -55,13 +67,31 @@ export const REDIS_COMMAND_TIMEOUT_MS = 1500;
  * after every reconnect (a timed-out one would reject where no caller waits), and a hung server
  * delays messages, which a command timeout could not bring back anyway.
  */
-export function connectRedis(url: string, logger: Logger, name: string, opts: { subscriber?: boolean } = {}): Redis {
-  const client = new Redis(url, {
+export function connectRedis(
+  to: RedisTarget | string,
+  logger: Logger,
+  name: string,
+  opts: { subscriber?: boolean } = {},
+): Redis {
+  const target: Omit<RedisTarget, "waitReplicas"> = typeof to === "string" ? { url: to } : to;
+  const options: RedisOptions = {
     connectionName: name,
     maxRetriesPerRequest: 2,
     retryStrategy: (times) => Math.min(100 * 2 ** times, 2000),
     ...(opts.subscriber ? {} : { commandTimeout: REDIS_COMMAND_TIMEOUT_MS }),
-  });
+  };
+  if (target.sentinels) {
+    // ioredis asks the sentinels for the primary at every (re)connect, and with failoverDetector
+    // also hears their +switch-master, so it moves to a promoted replica without waiting for the
+    // old primary's connection to time out.
+    Object.assign(options, {
+      sentinels: target.sentinels,
+      name: target.sentinelName,
+      failoverDetector: true,
+      sentinelRetryStrategy: (times: number) => Math.min(100 * 2 ** times, 2000),
+    } satisfies RedisOptions);
+  }
+  const client = target.url ? new Redis(target.url, options) : new Redis(options);
   watchRedis(client, { logger, name });
   return client;
 }
@@ -80,8 +110,9 @@ export async function connectServices(
   logger: Logger,
   opts: { name: string; confirmTimeoutMs?: number; onFatal?: (message: string) => void },
 ): Promise<Services> {
-  if (!config.RABBITMQ_URL || !config.REDIS_URL) {
-    throw new Error("connectServices needs both RABBITMQ_URL and REDIS_URL");
+  const redis = redisTarget(config);
+  if (!config.RABBITMQ_URL || !redis) {
+    throw new Error("connectServices needs both RABBITMQ_URL and REDIS_URL (or REDIS_SENTINELS)");
   }
   const onFatal = opts.onFatal ?? ((message: string) => logger.error(message));
   // waitForConnect: false resolves with the recovering connection before the first attempt (amqplib
@@ -106,9 +137,19 @@ export async function connectServices(
   });
   queue.on("warn", (message: string, err?: Error) => logger.warn({ err: err?.message }, message));
   queue.on("info", (message: string) => logger.info(message));
-  const client = connectRedis(config.REDIS_URL, logger, `${opts.name}-cmd`);
-  const subscriber = connectRedis(config.REDIS_URL, logger, `${opts.name}-sub`, { subscriber: true });
-  const store = createRedisStore({ client, subscriber, ttlSeconds: config.RESULT_TTL_SECONDS, prefix: config.IRIS_NAMESPACE });
+  const client = connectRedis(redis, logger, `${opts.name}-cmd`);
+  const subscriber = connectRedis(redis, logger, `${opts.name}-sub`, { subscriber: true });
+  const store = createRedisStore({
+    client,
+    subscriber,
+    ttlSeconds: config.RESULT_TTL_SECONDS,
+    prefix: config.IRIS_NAMESPACE,
+    waitReplicas: redis.waitReplicas,
+    onReplicas: ({ short, confirmed, wanted }) =>
+      short
+        ? logger.warn({ confirmed, wanted }, "fewer Redis replicas than REDIS_WAIT_REPLICAS confirm final states; going on without them, trying again every 5 s")
+        : logger.info({ confirmed, wanted }, "Redis replicas confirm final states again"),
+  });
   const jobMetrics = createRedisJobMetrics({ client, prefix: config.IRIS_NAMESPACE });
   for (const c of [client, subscriber]) {
     c.on("error", (err: Error) => {
@@ -121,7 +162,7 @@ export async function connectServices(
     store,
     jobMetrics,
     kind: "rabbitmq+redis",
-    redis: client,
+    rateLimitStore: asRateLimitStore(client),
     async close() {
       await queue.close();
       // Bounded: with Redis away, a write (and QUIT) waits for a connection that may never come.

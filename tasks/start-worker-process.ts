@@ -8,7 +8,7 @@ import { createReportFiles } from "./report/files.js";
 import { renderBatchReport, type BatchReportData } from "./report/render-batch.js";
 import { renderReport } from "./report/render.js";
 import type { Services } from "./services.js";
-import { startWorker } from "./worker.js";
+import { consumeJobs } from "./worker.js";
 
 /** How often a worker sweeps expired PDFs: a quarter of the TTL, between 1 s and 10 min. */
 const sweepIntervalMs = (ttlSeconds: number) => Math.min(10 * 60_000, Math.max(1000, (ttlSeconds * 1000) / 4));
@@ -26,8 +26,8 @@ export function limitBatchRenders(
   return (data) => slots(() => render(data));
 }
 
-/** Wires a worker onto given services: processor, consumer, periodic sweep. Returns its close(). */
-export async function runWorker(deps: {
+/** Starts a whole worker on given services: the job processor, its consumer (consumeJobs), the PDF sweep. Returns its close(). */
+export async function startWorker(deps: {
   config: TaskConfig;
   services: Services;
   model: Model;
@@ -39,7 +39,7 @@ export async function runWorker(deps: {
   const store = instrumentStore(services.store, services.jobMetrics, { logger });
   const renderBatch = limitBatchRenders(config.WORKER_BATCH_CONCURRENCY);
   const processJob = createJobProcessor({ store, model, files, render: renderReport, renderBatch, logger });
-  const worker = await startWorker({
+  const worker = await consumeJobs({
     queue: services.queue,
     store,
     processJob,

@@ -5,7 +5,7 @@ import { createOutageHold, HoldAbandonedError } from "./outage-hold.js";
 import type { Consumer, Delivery, JobQueue, Outcome } from "./queue/types.js";
 import type { JobStore } from "./store/types.js";
 
-/** What a worker needs. */
+/** What consuming jobs needs. */
 export interface WorkerDeps {
   queue: JobQueue;
   store: JobStore;
@@ -20,7 +20,7 @@ export interface WorkerDeps {
  * The store being away is not a job's fault: the delivery is held (not settled, so the broker's
  * delivery count does not move) until the store answers, then run again as the same attempt.
  */
-export async function startWorker(deps: WorkerDeps): Promise<{ close(): Promise<void> }> {
+export async function consumeJobs(deps: WorkerDeps): Promise<{ close(): Promise<void> }> {
   const { queue, store, processJob, logger, maxAttempts } = deps;
   const hold = createOutageHold({ store, logger });
 

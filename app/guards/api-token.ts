@@ -1,5 +1,5 @@
 import type { Context, Next } from "koa";
-import { UnauthorizedError } from "../../tasks/errors.js";
+import { UnauthorizedError } from "../http-errors.js";
 import { secretMatches } from "./tokens.js";
 
 /** True when API_TOKENS is empty (the API is open) or the request's X-Api-Token is one of them. */

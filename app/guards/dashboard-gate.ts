@@ -1,5 +1,5 @@
 import type { Context, Next } from "koa";
-import { HttpError } from "../errors.js";
+import { HttpError } from "../http-errors.js";
 import { secretMatches, sign } from "./tokens.js";
 
 /** The cookie that lets a browser back in after it gave a dashboard token once in the URL. */

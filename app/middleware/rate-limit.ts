@@ -1,7 +1,7 @@
 import type { Context, Next } from "koa";
-import type { Redis } from "ioredis";
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes, RLWrapperTimeouts, type RateLimiterAbstract } from "rate-limiter-flexible";
-import { RateLimitedError } from "../../tasks/errors.js";
+import type { RateLimitStore } from "../../tasks/services.js";
+import { RateLimitedError } from "../http-errors.js";
 
 /**
  * How long a submission waits for the shared (Redis) count before this process counts it alone.
@@ -16,10 +16,10 @@ const SHARED_COUNT_TIMEOUT_MS = 500;
  * its own with the same limit, so the limit still holds per process and an outage never turns a
  * submission into a 5xx. The shared count takes over again as soon as Redis answers.
  */
-export function createSubmissionLimiter(opts: { perMinute: number; redis?: Redis; prefix: string }): RateLimiterAbstract {
+export function createSubmissionLimiter(opts: { perMinute: number; store?: RateLimitStore; prefix: string }): RateLimiterAbstract {
   const options = { points: opts.perMinute, duration: 60, keyPrefix: `${opts.prefix}:ratelimit` };
-  if (!opts.redis) return new RateLimiterMemory(options);
-  const shared = new RateLimiterRedis({ ...options, storeClient: opts.redis, rejectIfRedisNotReady: true });
+  if (!opts.store) return new RateLimiterMemory(options);
+  const shared = new RateLimiterRedis({ ...options, storeClient: opts.store, rejectIfRedisNotReady: true });
   return new RLWrapperTimeouts({ limiter: shared, timeoutMs: SHARED_COUNT_TIMEOUT_MS, insuranceLimiter: new RateLimiterMemory(options) });
 }
 

@@ -7,19 +7,31 @@ import { createRouter } from "./router.js";
 import { JobStateConflictError } from "../../tasks/errors.js";
 import type { ReportFiles } from "../../tasks/report/files.js";
 import type { JobStore } from "../../tasks/store/types.js";
+import type { JobCache } from "../job-cache.js";
 import { loadJob, progressBody } from "../job-view.js";
+import { answerStatus } from "../status-answer.js";
 
 const readFile = promisify(readFileCallback);
 
-/** GET /progress and GET /result (the seed-compatible job endpoints). */
-export function jobRoutes(deps: { store: JobStore; files: ReportFiles }): Router {
+/**
+ * GET /progress and GET /result (the seed-compatible job endpoints). /progress reads through the
+ * job cache, with ETag and Prefer: wait (app/status-answer.ts).
+ */
+export function jobRoutes(deps: { store: JobStore; jobs: JobCache; files: ReportFiles }): Router {
   const router = createRouter();
 
-  router.get("/progress", async (ctx) => {
-    const record = await loadJob(deps.store, ctx.query.jobid);
-    ctx.set("Cache-Control", "no-store");
-    ctx.body = progressBody(record);
-  });
+  router.get("/progress", (ctx) =>
+    answerStatus(ctx, {
+      jobs: deps.jobs,
+      route: "/progress",
+      rawId: ctx.query.jobid,
+      load: (id) => loadJob(deps.jobs, id),
+      view: (record) => {
+        const body = progressBody(record);
+        return { status: 200, shown: body, body: () => body };
+      },
+    }),
+  );
 
   router.get("/result", async (ctx) => {
     const record = await loadJob(deps.store, ctx.query.jobid);
@@ -37,8 +49,8 @@ export function jobRoutes(deps: { store: JobStore; files: ReportFiles }): Router
     if (record.batch_size === undefined) {
       // A one-page report (~10 kB) is read whole and sent in one write: one readFile (open,
       // fstat, read, close) instead of a stream's open, stat, two reads, close and a pipeline
-      // per download, which were a visible share of the web's CPU. The callback readFile costs
-      // a quarter to a half of the CPU of fs/promises' (measured: 10–28 against 37–51 µs).
+      // per download, which cost the web a visible share of its CPU. The callback readFile,
+      // because it costs less CPU than fs/promises' (BENCHMARKS.md, "Figures behind the code").
       let pdf: Buffer;
       try {
         pdf = await readFile(path);

@@ -4,13 +4,18 @@ import { FEATURES, TERMINAL_STATES } from "../../tasks/contract.js";
 import { JobNotFoundError, JobStateConflictError, ValidationError } from "../../tasks/errors.js";
 import type { Model } from "../../tasks/model/load.js";
 import type { BatchResults, JobRecord, JobStore } from "../../tasks/store/types.js";
-import { clip, invalid, parseMeasurementStrings } from "../api-schemas.js";
-import { loadJob } from "../job-view.js";
+import { clip, invalid } from "../field-issues.js";
+import type { JobCache } from "../job-cache.js";
+import { loadJob, type JobReader } from "../job-view.js";
+import { parseMeasurementStrings } from "../parse-measurements.js";
+import { answerStatus } from "../status-answer.js";
 import { createRouter } from "./router.js";
 
 /** What the JSON API's reads and cancellations need. */
 export interface PredictApiDeps {
   store: JobStore;
+  /** The status route's reads (app/job-cache.ts). */
+  jobs: JobCache;
   model: Model;
   maxBatchRows: number;
   /** The API-token check, attached to each route (app/guards/api-token.ts). */
@@ -26,7 +31,7 @@ const NOT_FOUND = "Prediction ID not found.";
  */
 export function predictApiRoutes(deps: PredictApiDeps): Router {
   const router = createRouter();
-  const { model, store, maxBatchRows, guard } = deps;
+  const { model, store, jobs, maxBatchRows, guard } = deps;
 
   const predictNow = (input: { sepal_length: number; sepal_width: number; petal_length: number; petal_width: number }) => {
     const { result, probabilities } = model.predict(input);
@@ -48,16 +53,22 @@ export function predictApiRoutes(deps: PredictApiDeps): Router {
     ctx.body = predictNow(checked.value);
   });
 
-  router.get("/predict/:id", guard, async (ctx) => {
-    const record = await loadPrediction(store, ctx.params.id);
-    ctx.set("Cache-Control", "no-store");
-    if (!TERMINAL_STATES.has(record.state)) {
-      ctx.status = 202;
-      ctx.body = { prediction_id: record.jobid, state: record.state, progress: record.progress, error: STILL_RUNNING };
-      return;
-    }
-    ctx.body = await statusBody(store, record);
-  });
+  router.get("/predict/:id", guard, (ctx) =>
+    answerStatus(ctx, {
+      jobs,
+      route: "/predict/{id}",
+      rawId: ctx.params.id,
+      load: (id) => loadPrediction(jobs, id),
+      view: (record) => {
+        if (!TERMINAL_STATES.has(record.state)) {
+          const body = { prediction_id: record.jobid, state: record.state, progress: record.progress, error: STILL_RUNNING };
+          return { status: 202, shown: body, body: () => body };
+        }
+        // A batch's rows are saved once, before its SUCCESS: the record (rows left out) fixes the body.
+        return { status: 200, shown: finalBody(record, null), body: () => statusBody(store, record) };
+      },
+    }),
+  );
 
   router.delete("/predict/:id", guard, async (ctx) => {
     const record = await loadPrediction(store, ctx.params.id);
@@ -74,14 +85,20 @@ export function predictApiRoutes(deps: PredictApiDeps): Router {
   return router;
 }
 
-/** The final answer of GET (and DELETE) /predict/{id}. */
+/** The final answer of GET (and DELETE) /predict/{id}; a batch's rows read from the store. */
 async function statusBody(store: JobStore, record: JobRecord) {
+  const batched = record.state === "SUCCESS" && record.batch_size !== undefined;
+  return finalBody(record, batched ? await store.getBatchResults(record.jobid) : null);
+}
+
+/** The final answer for a finished record and, for a batch, its stored rows. */
+function finalBody(record: JobRecord, rows: BatchResults | null) {
   const prediction_id = record.jobid;
   if (record.state === "FAILURE") return { prediction_id, state: record.state, error: record.error ?? "The prediction failed." };
   if (record.state === "REVOKED") return { prediction_id, state: record.state, error: "The prediction was cancelled." };
   const output =
     record.batch_size !== undefined
-      ? batchOutput(record, await store.getBatchResults(record.jobid))
+      ? batchOutput(record, rows)
       : { input: record.input!, result: record.result!, probabilities: record.probabilities ?? {} };
   return { prediction_id, state: "SUCCESS" as const, output, report_url: `/result?jobid=${prediction_id}` };
 }
@@ -99,7 +116,7 @@ function batchOutput(record: JobRecord, stored: BatchResults | null) {
 }
 
 /** Loads a job for the API: 400 malformed, 404 with the API's sentence, 410 expired. */
-async function loadPrediction(store: JobStore, id: unknown): Promise<JobRecord> {
+async function loadPrediction(store: JobReader, id: unknown): Promise<JobRecord> {
   try {
     return await loadJob(store, id);
   } catch (err) {

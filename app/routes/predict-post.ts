@@ -1,15 +1,15 @@
 import type { Context, Middleware } from "koa";
 import { koaBody } from "koa-body";
 import { FEATURES, FEATURE_LABELS, type Measurements } from "../../tasks/contract.js";
-import { UnauthorizedError, ValidationError } from "../../tasks/errors.js";
+import { ValidationError } from "../../tasks/errors.js";
 import type { Model } from "../../tasks/model/load.js";
-import { invalid, parsePredictBody } from "../api-schemas.js";
-import { HttpError } from "../errors.js";
+import { invalid } from "../field-issues.js";
+import { parseFormMeasurements, parsePredictBody } from "../parse-measurements.js";
+import { HttpError, UnauthorizedError } from "../http-errors.js";
 import { hasApiToken } from "../guards/api-token.js";
 import { FORM_TOKEN_FIELD, type FormTokens } from "../guards/form-token.js";
 import { parseJsonBody } from "../json-body.js";
 import { readMultipart } from "../multipart.js";
-import { parseMeasurements } from "../schemas.js";
 import type { JobPayload, Submission } from "../submit-job.js";
 import type { FormPage } from "./pages.js";
 import { createRouter } from "./router.js";
@@ -112,7 +112,7 @@ export function predictPostRoutes(deps: PredictPostDeps) {
     delete fields[FORM_TOKEN_FIELD];
     let input: Measurements;
     try {
-      input = parseMeasurements(fields);
+      input = parseFormMeasurements(fields);
     } catch (err) {
       if (!(err instanceof ValidationError)) throw err;
       const errors = Object.fromEntries(err.details.map((d) => [d.field, d.message]));

@@ -6,6 +6,7 @@ import type { ReportFiles } from "../../tasks/report/files.js";
 import type { JobStore } from "../../tasks/store/types.js";
 import type { AppConfig } from "../config.js";
 import { requireApiToken } from "../guards/api-token.js";
+import { createJobCache, type JobCache } from "../job-cache.js";
 import { formTokens } from "../guards/form-token.js";
 import type { AppMetrics } from "../metrics.js";
 import type { JobPayload, Submission } from "../submit-job.js";
@@ -29,6 +30,8 @@ export interface RouteDeps {
   submit: (payload: JobPayload, opts?: { idempotencyKey?: string }) => Promise<Submission>;
   /** The submission rate limit, when RATE_LIMIT_PER_MINUTE is set. */
   limit?: Middleware;
+  /** What the status routes read through; one on `store` is made when absent (never closed: tests). */
+  jobs?: JobCache;
 }
 
 /**
@@ -48,6 +51,7 @@ export function routeTable(deps: RouteDeps): Router {
   const guard = requireApiToken(config.API_TOKENS);
   const forms = formTokens(config.API_TOKENS);
   const form = formPage(forms);
+  const jobs = deps.jobs ?? createJobCache({ store: deps.store, ttlSeconds: config.RESULT_TTL_SECONDS });
   const routers = [
     pageRoutes({ store: deps.store, form }),
     predictPostRoutes({
@@ -59,8 +63,8 @@ export function routeTable(deps: RouteDeps): Router {
       form,
       limit: deps.limit,
     }),
-    predictApiRoutes({ store: deps.store, model: deps.model, maxBatchRows: config.MAX_BATCH_ROWS, guard }),
-    jobRoutes({ store: deps.store, files: deps.files }),
+    predictApiRoutes({ store: deps.store, jobs, model: deps.model, maxBatchRows: config.MAX_BATCH_ROWS, guard }),
+    jobRoutes({ store: deps.store, jobs, files: deps.files }),
     apiDocsRoutes({ model: deps.model, maxBatchRows: config.MAX_BATCH_ROWS, guard }),
     opsRoutes({ queue: deps.queue, store: deps.store, metrics: deps.metrics }),
   ];

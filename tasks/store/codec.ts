@@ -2,7 +2,7 @@ import type { JobRecord, JobUpdate } from "./types.js";
 
 /** Hash fields that hold JSON rather than plain strings. */
 const JSON_FIELDS = new Set(["input", "probabilities", "summary"]);
-const NUMBER_FIELDS = new Set(["progress", "attempts", "batch_size"]);
+const NUMBER_FIELDS = new Set(["progress", "attempts", "batch_size", "revision"]);
 
 /** A record (or update) as flat hash field/value strings. */
 export function encodeFields(values: Partial<JobRecord> | JobUpdate): string[] {

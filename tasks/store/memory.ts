@@ -100,6 +100,7 @@ export function createMemoryStore(opts: MemoryStoreOptions): MemoryJobStore {
     }
     for (const [k, v] of Object.entries(patch)) if (v !== undefined) (entry.record as never as Record<string, unknown>)[k] = v;
     entry.record.updated_at = now().toISOString();
+    entry.record.revision = (entry.record.revision ?? 0) + 1;
     entry.expiresAt = now().getTime() + ttlMs;
     put(jobs, jobid, entry);
     sweep(SWEEP_PER_WRITE);
@@ -157,6 +158,7 @@ export function createMemoryStore(opts: MemoryStoreOptions): MemoryJobStore {
     async releaseIdempotencyKey(key, value) {
       for (const map of [claims, idempotency]) if (unexpired(map, key)?.value === value) map.delete(key);
     },
+    // An in-process emitter loses nothing, so it never reports a gap.
     async subscribe(listener) {
       events.on("change", listener);
       return async () => {

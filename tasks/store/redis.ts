@@ -3,6 +3,7 @@ import type { Redis } from "ioredis";
 import { StoreUnavailableError } from "../errors.js";
 import { FINISHED_SLOT_TTL_SECONDS, redisMetricsKeys } from "../metrics.js";
 import { decodeFlat, decodeHash, encodeFields } from "./codec.js";
+import { subscribeFeed, type FeedHeartbeat } from "./redis-feed.js";
 import { isStoreOutage } from "./outage-errors.js";
 import {
   RECENT_JOBS_KEPT,
@@ -15,7 +16,7 @@ import {
 } from "./types.js";
 
 /**
- * One Lua call per update: apply unless final, keep progress monotonic, refresh the TTL,
+ * One Lua call per update: apply unless final, keep progress monotonic, count the revision, refresh the TTL,
  * publish the whole record, and when the update makes the job SUCCESS or FAILURE count it in
  * the job metrics (tasks/metrics.ts reads them). Atomic, so two workers racing on a redelivered
  * job cannot interleave, a final state and its count are written together or not at all (a
@@ -41,6 +42,7 @@ for i = 5, #ARGV, 2 do
   end
 end
 redis.call('HSET', KEYS[1], 'updated_at', ARGV[3])
+redis.call('HINCRBY', KEYS[1], 'revision', 1)
 redis.call('EXPIRE', KEYS[1], tonumber(ARGV[1]))
 local final = redis.call('HGET', KEYS[1], 'state')
 if final == 'SUCCESS' or final == 'FAILURE' then
@@ -79,7 +81,28 @@ export interface RedisStoreOptions {
   tombstoneSeconds?: number;
   prefix?: string;
   now?: () => Date;
+  /** How the change feed notices a hung connection (redis-feed.ts). */
+  feedHeartbeat?: FeedHeartbeat;
+  /**
+   * Replicas that must hold a final state (SUCCESS or FAILURE) before `update` returns: Redis WAIT,
+   * up to WAIT_REPLICAS_MS. 0 (default) waits for none.
+   */
+  waitReplicas?: number;
+  /**
+   * Told when fewer replicas than `waitReplicas` confirm a final state in time (`short`), and when
+   * they confirm again.
+   */
+  onReplicas?: (info: { short: boolean; confirmed: number; wanted: number }) => void;
 }
+
+/** How long a final state waits for its replicas (REDIS_WAIT_REPLICAS) before going on without them. */
+export const WAIT_REPLICAS_MS = 1000;
+/**
+ * After replicas fell short, final states go on without waiting for this long before the next
+ * try. WAIT blocks its connection, so waiting out every final state while no replica is there
+ * (the one left after a failover, say) would let one job finish per second per process.
+ */
+export const REPLICAS_RETRY_MS = 5000;
 
 /** JobStore on Redis: one hash per job with a TTL, every change PUBLISHed. */
 export function createRedisStore(opts: RedisStoreOptions): JobStore {
@@ -88,6 +111,9 @@ export function createRedisStore(opts: RedisStoreOptions): JobStore {
   const prefix = opts.prefix ?? "iris";
   const channel = `${prefix}:events`;
   const now = opts.now ?? (() => new Date());
+  const waitReplicas = opts.waitReplicas ?? 0;
+  /** While replicas are short (see REPLICAS_RETRY_MS): when to try WAIT again; 0 = not short. */
+  let replicasShortUntil = 0;
   const key = (id: string) => `${prefix}:job:${id}`;
   const tomb = (id: string) => `${prefix}:tomb:${id}`;
   const batch = (id: string) => `${prefix}:batch:${id}`;
@@ -140,7 +166,17 @@ export function createRedisStore(opts: RedisStoreOptions): JobStore {
     async update(jobid, update: JobUpdate): Promise<UpdateOutcome | null> {
       const reply = await runUpdate(jobid, update);
       if (!reply) return null;
-      return { applied: reply[0] === 1, record: decodeFlat(reply[1])! };
+      const outcome = { applied: reply[0] === 1, record: decodeFlat(reply[1])! };
+      const final = update.state === "SUCCESS" || update.state === "FAILURE";
+      if (outcome.applied && final && waitReplicas > 0 && now().getTime() >= replicasShortUntil) {
+        // Before the worker acknowledges the message: a failover to a replica that never got this
+        // write would otherwise leave the job unfinished with no message left to finish it.
+        const confirmed = await client.wait(waitReplicas, WAIT_REPLICAS_MS);
+        const short = confirmed < waitReplicas;
+        if (short !== replicasShortUntil > 0) opts.onReplicas?.({ short, confirmed, wanted: waitReplicas });
+        replicasShortUntil = short ? now().getTime() + REPLICAS_RETRY_MS : 0;
+      }
+      return outcome;
     },
     async updateMany(jobid, updates) {
       // One pipeline: one write and one read for all of them; Redis runs them in order.
@@ -175,47 +211,9 @@ export function createRedisStore(opts: RedisStoreOptions): JobStore {
     async releaseIdempotencyKey(k, value) {
       await (client as unknown as Record<string, (...a: string[]) => Promise<number>>).irisRelease!(idem(k), value);
     },
-    async subscribe(listener) {
+    async subscribe(listener, events) {
       if (!subscriber) throw new Error("createRedisStore: subscribe needs a `subscriber` connection");
-      const onMessage = (ch: string, payload: string) => {
-        if (ch !== channel) return;
-        const record = decodeFlat(JSON.parse(payload) as string[]);
-        if (record) listener(record);
-      };
-      // SUBSCRIBE again on every "ready", not once: ioredis re-subscribes after a reconnect only
-      // what it had subscribed, and a SUBSCRIBE sent while Redis is away (a start in any order)
-      // fails and is forgotten. Subscribing twice to one channel is harmless.
-      let live!: () => void;
-      let gaveUp!: (err: Error) => void;
-      const first = new Promise<void>((resolve, reject) => ((live = resolve), (gaveUp = reject)));
-      let retry: NodeJS.Timeout | undefined;
-      const attempt = () => {
-        clearTimeout(retry);
-        subscriber.subscribe(channel).then(live, () => {
-          // Failed on a connection that still says "ready" (a hung server): try again shortly.
-          if (subscriber.status === "ready") retry = setTimeout(attempt, 1000).unref();
-        });
-      };
-      // "end": closed for good (store.close), so a caller still waiting for the feed hears it.
-      const onEnd = () => gaveUp(new StoreUnavailableError());
-      subscriber.on("message", onMessage);
-      subscriber.on("ready", attempt);
-      subscriber.once("end", onEnd);
-      if (subscriber.status === "ready") attempt();
-      const unsubscribe = async () => {
-        clearTimeout(retry);
-        subscriber.off("ready", attempt);
-        subscriber.off("end", onEnd);
-        subscriber.off("message", onMessage);
-        if (subscriber.listenerCount("message") === 0) await subscriber.unsubscribe(channel).catch(() => {});
-      };
-      try {
-        await first;
-      } catch (err) {
-        await unsubscribe();
-        throw err;
-      }
-      return unsubscribe;
+      return subscribeFeed({ subscriber, channel, heartbeat: opts.feedHeartbeat }, listener, events);
     },
     async recent(limit) {
       if (limit <= 0) return [];

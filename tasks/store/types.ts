@@ -20,6 +20,11 @@ export interface JobRecord {
   /** Deliveries the worker has started. */
   attempts: number;
   model_version?: string;
+  /**
+   * How many changes the store has applied to the job (absent: none yet). Set by the store, never by
+   * an update; orders two reads of one job exactly (app/job-cache.ts keeps the newer).
+   */
+  revision?: number;
   created_at: string;
   updated_at: string;
 }
@@ -32,7 +37,7 @@ export interface BatchResults {
 }
 
 /** The fields a worker or the web process may change. */
-export type JobUpdate = Partial<Omit<JobRecord, "jobid" | "input" | "created_at" | "updated_at">>;
+export type JobUpdate = Partial<Omit<JobRecord, "jobid" | "input" | "revision" | "created_at" | "updated_at">>;
 
 /** What an update did: the record afterwards, and whether the change was applied. */
 export interface UpdateOutcome {
@@ -46,6 +51,20 @@ export const RECENT_JOBS_KEPT = 1000;
 
 /** A tombstone's default lifetime, in TTLs: 410 Gone outlasts the data, then 404. */
 export const TOMBSTONE_FACTOR = 7;
+
+/** What a change feed says about itself, besides the changes. */
+export interface FeedEvents {
+  /**
+   * The feed may miss changes from now on: its connection dropped, or it stopped answering a
+   * heartbeat (a hung server or network path). A change made before onResume may never be heard.
+   */
+  onGap?: () => void;
+  /**
+   * After a gap: every change from now on is heard again (and, after a heartbeat that came back on
+   * the same connection, every change made during the gap was heard too, in order).
+   */
+  onResume?: () => void;
+}
 
 /** Job state with TTL and change notifications. Implementations: redis.ts, memory.ts. */
 export interface JobStore {
@@ -88,9 +107,11 @@ export interface JobStore {
   /**
    * Calls `listener` with the record after every applied update, from any process. Resolves once
    * the feed is live; while the store is unreachable it keeps trying (and re-subscribes after every
-   * reconnect), and rejects if the store is closed first.
+   * reconnect), and rejects if the store is closed first. With `events`, it also says when the feed
+   * may have missed changes (onGap) and when it hears every change again (onResume); a feed that
+   * cannot lose a change (the memory store's) never calls them.
    */
-  subscribe(listener: (record: JobRecord) => void): Promise<() => Promise<void>>;
+  subscribe(listener: (record: JobRecord) => void, events?: FeedEvents): Promise<() => Promise<void>>;
   /**
    * The most recently created jobs that still exist, newest first, at most `limit` (for the
    * operator's dashboard; the index keeps the last RECENT_JOBS_KEPT).

@@ -23,8 +23,17 @@ export function newRecord(overrides: Partial<JobRecord> = {}): JobRecord {
 /** How a contract run builds a store: the record TTL, and optionally the tombstone's lifetime. */
 export type MakeStore = (ttlSeconds: number, opts?: { tombstoneSeconds?: number }) => Promise<JobStore>;
 
-/** The JobStore contract; run once per implementation. `make(ttlSeconds)` builds a fresh store. */
-export function describeJobStore(name: string, make: MakeStore): void {
+/** What a contract run can do to a store's change feed; a feed that cannot fail (memory) has none. */
+export interface FeedFaults {
+  /** Drops the feed's connection (it reconnects by itself); changes made meanwhile are not heard. */
+  drop(store: JobStore): void;
+}
+
+/**
+ * The JobStore contract; run once per implementation. `make(ttlSeconds)` builds a fresh store;
+ * `faults`, when the feed can fail, lets the contract check what the feed says about it.
+ */
+export function describeJobStore(name: string, make: MakeStore, faults?: FeedFaults): void {
   describe(`JobStore contract: ${name}`, () => {
     let store: JobStore;
     before(async () => {
@@ -139,6 +148,72 @@ export function describeJobStore(name: string, make: MakeStore): void {
         await unsubscribe();
       }
     });
+
+    it("counts each applied change in the record's revision, on reads and on the feed alike", async () => {
+      const rec = newRecord();
+      await store.create(rec);
+      assert.equal((await store.get(rec.jobid))!.revision, undefined, "a new record has had no change");
+      const heard: JobRecord[] = [];
+      const unsubscribe = await store.subscribe((r) => {
+        if (r.jobid === rec.jobid) heard.push(r);
+      });
+      try {
+        const a = await store.update(rec.jobid, { state: "PROGRESS", stage: "validating", progress: 0.1 });
+        const b = await store.update(rec.jobid, { attempts: 2 }); // invisible to clients, still a change
+        const [c, d] = await store.updateMany(rec.jobid, [
+          { state: "SUCCESS", stage: "done", progress: 1, result: "setosa" },
+          { state: "FAILURE", stage: "failed", progress: 1 }, // refused: no change
+        ]);
+        assert.deepEqual([a, b, c, d].map((o) => o!.record.revision), [1, 2, 3, 3]);
+        assert.equal((await store.get(rec.jobid))!.revision, 3);
+        await waitFor(() => heard.length >= 3, { what: "three change events" });
+        assert.deepEqual(heard.map((r) => r.revision), [1, 2, 3]);
+      } finally {
+        await unsubscribe();
+      }
+    });
+
+    it("reports no gap in a healthy feed", async () => {
+      const rec = newRecord();
+      await store.create(rec);
+      let gaps = 0;
+      const heard: number[] = [];
+      const unsubscribe = await store.subscribe((r) => void (r.jobid === rec.jobid && heard.push(r.progress)), {
+        onGap: () => gaps++,
+      });
+      try {
+        for (const progress of [0.1, 0.3, 0.6, 0.9]) await store.update(rec.jobid, { state: "PROGRESS", progress });
+        await waitFor(() => heard.length === 4, { what: "four change events" });
+        assert.equal(gaps, 0);
+      } finally {
+        await unsubscribe();
+      }
+    });
+
+    it(
+      "reports a gap when the feed drops and resumes once it is live again",
+      { skip: faults ? false : "this feed cannot drop" },
+      async () => {
+        const rec = newRecord();
+        await store.create(rec);
+        const events: string[] = [];
+        const heard: number[] = [];
+        const unsubscribe = await store.subscribe((r) => void (r.jobid === rec.jobid && heard.push(r.progress)), {
+          onGap: () => events.push("gap"),
+          onResume: () => events.push("resume"),
+        });
+        try {
+          faults!.drop(store);
+          await waitFor(() => events.includes("gap"), { what: "the gap to be reported" });
+          await waitFor(() => events.includes("resume"), { what: "the feed to resume" });
+          assert.deepEqual(events, ["gap", "resume"]);
+          await store.update(rec.jobid, { state: "PROGRESS", progress: 0.3 });
+          await waitFor(() => heard.includes(0.3), { what: "a change after the resume to be heard" });
+        } finally {
+          await unsubscribe();
+        }
+      },
+    );
 
     it("keeps a batch's rows beside the job and reads them back exactly", async () => {
       const rec = newRecord({ input: undefined, batch_size: 3 });

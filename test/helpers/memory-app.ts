@@ -4,11 +4,10 @@ import { join } from "node:path";
 import type { RateLimiterAbstract } from "rate-limiter-flexible";
 import { loadAppConfig } from "../../app/config.js";
 import { createApp } from "../../app/create-app.js";
-import { createAppMetrics } from "../../app/metrics.js";
+import { webDeps } from "../../app/web-deps.js";
 import { loadModel, type Model } from "../../tasks/model/load.js";
-import { createReportFiles } from "../../tasks/report/files.js";
 import { memoryServices } from "../../tasks/services.js";
-import { runWorker } from "../../tasks/start-worker-process.js";
+import { startWorker } from "../../tasks/start-worker-process.js";
 import { silentLogger } from "./silent-logger.js";
 
 let model: Model | undefined;
@@ -24,14 +23,14 @@ export async function memoryApp(
 ) {
   const config = loadAppConfig({ RESULTS_DIR: mkdtempSync(join(tmpdir(), "iris-test-")), ...env });
   const services = memoryServices(config);
-  const files = createReportFiles(config.RESULTS_DIR);
-  const metrics = createAppMetrics({ queue: services.queue, jobs: services.jobMetrics, logger: silentLogger });
-  const deps = { config, queue: services.queue, store: services.store, model: testModel(), files, logger: silentLogger, metrics };
-  const app = createApp({ ...deps, limiter: opts.limiter });
-  const worker = opts.worker ? await runWorker({ config, services, model: testModel(), logger: silentLogger }) : null;
+  const deps = webDeps({ ...services, config, model: testModel(), logger: silentLogger });
+  const app = createApp(opts.limiter ? { ...deps, limiter: opts.limiter } : deps);
+  const worker = opts.worker ? await startWorker({ config, services, model: testModel(), logger: silentLogger }) : null;
   return {
     app,
     ...deps,
+    queue: services.queue,
+    jobMetrics: services.jobMetrics,
     async close() {
       await worker?.close();
       await services.close();

@@ -10,6 +10,10 @@ export interface TcpProxy {
   cut(): Promise<void>;
   /** Listens again on the same port. */
   restore(): Promise<void>;
+  /** Holds every byte in both directions, connections left open (a hung network path). */
+  pause(): void;
+  /** Delivers what pause() held, in order, and forwards again. */
+  resume(): void;
   close(): Promise<void>;
 }
 
@@ -18,6 +22,16 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
   const sockets = new Set<Socket>();
   let server: Server | null = null;
   let port = 0;
+  let paused = false;
+  /** What pause() holds: each chunk with the socket it is for. */
+  const held: Array<[Socket, Buffer]> = [];
+  const forward = (from: Socket, to: Socket) => {
+    from.on("data", (chunk: Buffer) => {
+      if (paused) held.push([to, chunk]);
+      else to.write(chunk);
+    });
+    from.on("end", () => to.end());
+  };
 
   const listen = async () => {
     const s = createServer((client) => {
@@ -30,8 +44,8 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
           upstream.destroy();
         });
       }
-      client.pipe(upstream);
-      upstream.pipe(client);
+      forward(client, upstream);
+      forward(upstream, client);
     });
     await new Promise<void>((resolve, reject) => {
       s.once("error", reject);
@@ -55,6 +69,11 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
     },
     cut,
     restore: listen,
+    pause: () => void (paused = true),
+    resume() {
+      paused = false;
+      for (const [to, chunk] of held.splice(0)) if (!to.destroyed) to.write(chunk);
+    },
     close: cut,
   };
 }

@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import request from "supertest";
 import { createApp } from "../../app/create-app.js";
+import { webDeps } from "../../app/web-deps.js";
 import type { JobQueue } from "../../tasks/queue/types.js";
 import type { JobStore } from "../../tasks/store/types.js";
 import { memoryApp } from "../helpers/memory-app.js";
@@ -21,7 +22,7 @@ describe("GET /healthz and /readyz", () => {
   after(() => t.close());
 
   it("/healthz answers 200 without asking any dependency", async () => {
-    const dead = { ...t, queue: failingQueue(), store: failingStore(), metrics: undefined };
+    const dead = webDeps({ ...t, queue: failingQueue(), store: failingStore() });
     const res = await request(createApp(dead).callback()).get("/healthz").expect(200);
     assert.deepEqual(res.body, { status: "ok" });
     assert.equal(res.headers["cache-control"], "no-store");
@@ -33,7 +34,7 @@ describe("GET /healthz and /readyz", () => {
   });
 
   it("/readyz answers 503 naming RabbitMQ when the queue does not answer", async () => {
-    const app = createApp({ ...t, queue: failingQueue(), metrics: undefined });
+    const app = createApp(webDeps({ ...t, queue: failingQueue() }));
     const res = await request(app.callback()).get("/readyz").expect(503);
     assert.equal(res.body.error, "Not ready: RabbitMQ is not reachable.");
     assert.deepEqual(res.body.checks, { rabbitmq: "unreachable", redis: "ok" });
@@ -42,7 +43,7 @@ describe("GET /healthz and /readyz", () => {
 
   it("/readyz answers 503 naming Redis when the store hangs, within its deadline", async () => {
     const hanging = Object.assign(Object.create(t.store) as JobStore, { ping: () => new Promise<void>(() => {}) });
-    const app = createApp({ ...t, store: hanging, metrics: undefined });
+    const app = createApp(webDeps({ ...t, store: hanging }));
     const started = Date.now();
     const res = await request(app.callback()).get("/readyz").expect(503);
     assert.ok(Date.now() - started < 3000, "answers within the probe deadline");
@@ -50,7 +51,7 @@ describe("GET /healthz and /readyz", () => {
   });
 
   it("/readyz names both when neither answers", async () => {
-    const app = createApp({ ...t, queue: failingQueue(), store: failingStore(), metrics: undefined });
+    const app = createApp(webDeps({ ...t, queue: failingQueue(), store: failingStore() }));
     const res = await request(app.callback()).get("/readyz").expect(503);
     assert.equal(res.body.error, "Not ready: RabbitMQ and Redis are not reachable.");
   });

@@ -3,6 +3,7 @@ import { randomUUID } from "node:crypto";
 import { after, describe, it } from "node:test";
 import request from "supertest";
 import { createSubmissionLimiter } from "../../app/middleware/rate-limit.js";
+import { asRateLimitStore } from "../../tasks/services.js";
 import { memoryApp } from "../helpers/memory-app.js";
 import { testRedis, uniqueName } from "../helpers/services.js";
 
@@ -130,8 +131,8 @@ describe("submission rate limit", () => {
   it("answers 429 with Retry-After past RATE_LIMIT_PER_MINUTE, shared by two web processes through Redis", async () => {
     const prefix = uniqueName("rl");
     const env = { RATE_LIMIT_PER_MINUTE: "3", IRIS_NAMESPACE: prefix };
-    const a = await memoryApp(env, { limiter: createSubmissionLimiter({ perMinute: 3, redis, prefix }) });
-    const b = await memoryApp(env, { limiter: createSubmissionLimiter({ perMinute: 3, redis, prefix }) });
+    const a = await memoryApp(env, { limiter: createSubmissionLimiter({ perMinute: 3, store: asRateLimitStore(redis), prefix }) });
+    const b = await memoryApp(env, { limiter: createSubmissionLimiter({ perMinute: 3, store: asRateLimitStore(redis), prefix }) });
     try {
       await request(a.app.callback()).post("/predict").type("form").send(form).expect(303);
       await request(b.app.callback()).post("/predict").type("form").send(form).expect(303);

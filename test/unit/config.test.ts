@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { loadAppConfig } from "../../app/config.js";
-import { loadConfig } from "../../tasks/config.js";
+import { loadConfig, redisTarget } from "../../tasks/config.js";
 import { ConfigError } from "../../tasks/errors.js";
 
 describe("configuration", () => {
@@ -19,6 +19,24 @@ describe("configuration", () => {
     assert.equal(loadConfig({}).WORKER_CONCURRENCY, 16);
     assert.equal(loadConfig({}).WORKER_BATCH_CONCURRENCY, 2);
     assert.ok(Object.isFrozen(c));
+  });
+
+  it("takes Redis from REDIS_URL or from sentinels, and waits for one replica only with sentinels", () => {
+    assert.equal(redisTarget(loadConfig({})), null);
+    assert.deepEqual(redisTarget(loadConfig({ REDIS_URL: "redis://r:6379" })), { url: "redis://r:6379", waitReplicas: 0 });
+    const both = { REDIS_SENTINELS: "s1:26379, [::1]:26380", REDIS_SENTINEL_NAME: "iris" };
+    assert.deepEqual(redisTarget(loadAppConfig({ ...both, REDIS_URL: "redis://:secret@ignored/2" })), {
+      url: "redis://:secret@ignored/2",
+      sentinels: [{ host: "s1", port: 26379 }, { host: "::1", port: 26380 }],
+      sentinelName: "iris",
+      waitReplicas: 1,
+    });
+    assert.equal(redisTarget(loadConfig({ ...both, REDIS_WAIT_REPLICAS: "0" }))?.waitReplicas, 0);
+    assert.throws(() => loadConfig({ REDIS_SENTINELS: "s1:26379" }), /REDIS_SENTINEL_NAME: is required with REDIS_SENTINELS/);
+    assert.throws(() => loadAppConfig({ REDIS_SENTINEL_NAME: "iris" }), /REDIS_SENTINELS: is required with REDIS_SENTINEL_NAME/);
+    assert.throws(() => loadConfig({ ...both, REDIS_SENTINELS: "s1" }), /REDIS_SENTINELS: "s1" must be host:port/);
+    assert.throws(() => loadConfig({ ...both, REDIS_SENTINELS: "s1:99999" }), /must be host:port/);
+    assert.throws(() => loadConfig({ REDIS_WAIT_REPLICAS: "-1" }), /REDIS_WAIT_REPLICAS: must be a whole number/);
   });
 
   it("names the bad variable and what it expects", () => {

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { parseMeasurements } from "../../app/schemas.js";
+import { parseFormMeasurements } from "../../app/parse-measurements.js";
 import { jobMessageSchema, STAGES } from "../../tasks/contract.js";
 import { ValidationError } from "../../tasks/errors.js";
 
@@ -8,7 +8,7 @@ const good = { sepal_length: 5.1, sepal_width: 3.5, petal_length: 1.4, petal_wid
 
 function issues(raw: Record<string, unknown>): Record<string, string> {
   try {
-    parseMeasurements(raw);
+    parseFormMeasurements(raw);
   } catch (err) {
     assert.ok(err instanceof ValidationError);
     return Object.fromEntries(err.details.map((d) => [d.field, d.message]));
@@ -18,21 +18,21 @@ function issues(raw: Record<string, unknown>): Record<string, string> {
 
 describe("measurement schema", () => {
   it("accepts numbers and numeric strings", () => {
-    assert.deepEqual(parseMeasurements(good), good);
+    assert.deepEqual(parseFormMeasurements(good), good);
     assert.deepEqual(
-      parseMeasurements({ sepal_length: "5.1", sepal_width: " 3.5", petal_length: "1.4", petal_width: "0.2" }),
+      parseFormMeasurements({ sepal_length: "5.1", sepal_width: " 3.5", petal_length: "1.4", petal_width: "0.2" }),
       good,
     );
   });
 
   it("accepts the legacy form names and ignores a Submit field", () => {
     const legacy = { "Sepal length": "5.1", "Sepal width": "3.5", "Petal length": "1.4", "Petal width": "0.2", Submit: "Go" };
-    assert.deepEqual(parseMeasurements(legacy), good);
+    assert.deepEqual(parseFormMeasurements(legacy), good);
   });
 
   it("accepts the bounds: just above 0 and exactly 10", () => {
-    assert.equal(parseMeasurements({ ...good, sepal_length: 10 }).sepal_length, 10);
-    assert.equal(parseMeasurements({ ...good, petal_width: 0.01 }).petal_width, 0.01);
+    assert.equal(parseFormMeasurements({ ...good, sepal_length: 10 }).sepal_length, 10);
+    assert.equal(parseFormMeasurements({ ...good, petal_width: 0.01 }).petal_width, 0.01);
   });
 
   it("rejects out-of-range, non-finite, non-numeric and missing values with a sentence per field", () => {
@@ -57,16 +57,16 @@ describe("measurement schema", () => {
     for (const text of ["0x5", "0b11", "0o7", ".5", "5.", "+5", "1_0", "5,1", "5 1", "٥", "Infinity"]) {
       assert.equal(issues({ ...good, sepal_length: text }).sepal_length, "Sepal length must be a number.", text);
     }
-    assert.equal(parseMeasurements({ ...good, sepal_length: " 5e0 " }).sepal_length, 5);
-    assert.equal(parseMeasurements({ ...good, sepal_length: "05.10" }).sepal_length, 5.1);
+    assert.equal(parseFormMeasurements({ ...good, sepal_length: " 5e0 " }).sepal_length, 5);
+    assert.equal(parseFormMeasurements({ ...good, sepal_length: "05.10" }).sepal_length, 5.1);
   });
 
   it("is given to 0.01 cm, the form's step: more decimals are refused, not shown rounded", () => {
     assert.equal(issues({ ...good, petal_width: "0.001" }).petal_width, "Petal width must be given to 0.01 cm (at most two decimals).");
     assert.equal(issues({ ...good, petal_width: 5.123 }).petal_width, "Petal width must be given to 0.01 cm (at most two decimals).");
-    assert.equal(parseMeasurements({ ...good, petal_width: "0.07" }).petal_width, 0.07);
-    assert.equal(parseMeasurements({ ...good, petal_width: "9.99" }).petal_width, 9.99);
-    assert.equal(parseMeasurements({ ...good, petal_width: 0.2 + 0.1 }).petal_width, 0.2 + 0.1, "float noise is not a decimal");
+    assert.equal(parseFormMeasurements({ ...good, petal_width: "0.07" }).petal_width, 0.07);
+    assert.equal(parseFormMeasurements({ ...good, petal_width: "9.99" }).petal_width, 9.99);
+    assert.equal(parseFormMeasurements({ ...good, petal_width: 0.2 + 0.1 }).petal_width, 0.2 + 0.1, "float noise is not a decimal");
   });
 
   it("refuses one field under both of its names, or twice", () => {

@@ -5,7 +5,7 @@ import { StoreUnavailableError } from "../../tasks/errors.js";
 import type { Delivery, JobQueue, Outcome } from "../../tasks/queue/types.js";
 import { createMemoryStore } from "../../tasks/store/memory.js";
 import type { JobStore } from "../../tasks/store/types.js";
-import { startWorker } from "../../tasks/worker.js";
+import { consumeJobs } from "../../tasks/worker.js";
 import { newRecord } from "../contract/job-store.contract.js";
 import { silentLogger } from "../helpers/silent-logger.js";
 import { waitFor } from "../helpers/wait-for.js";
@@ -28,7 +28,7 @@ function handQueue() {
 async function setup(processJob: (m: JobMessage, attempt: number) => Promise<void>) {
   const store = createMemoryStore({ ttlSeconds: 60 });
   const q = handQueue();
-  await startWorker({ queue: q.queue, store, processJob, logger: silentLogger, concurrency: 1, maxAttempts: 3 });
+  await consumeJobs({ queue: q.queue, store, processJob, logger: silentLogger, concurrency: 1, maxAttempts: 3 });
   return { store, ...q };
 }
 
@@ -99,7 +99,7 @@ function flakyStore() {
 async function setupFlaky(processJob: (m: JobMessage, attempt: number) => Promise<void>) {
   const f = flakyStore();
   const q = handQueue();
-  const worker = await startWorker({ queue: q.queue, store: f.store, processJob, logger: silentLogger, concurrency: 1, maxAttempts: 3 });
+  const worker = await consumeJobs({ queue: q.queue, store: f.store, processJob, logger: silentLogger, concurrency: 1, maxAttempts: 3 });
   return { ...f, ...q, worker };
 }
 
