@@ -1,17 +1,17 @@
 import { z } from "zod";
 import { ConfigError } from "./errors.js";
+import { splitAmqpUrls } from "./queue/endpoints.js";
+
+const hasScheme = (v: string, schemes: string[]) => {
+  try {
+    return schemes.includes(new URL(v).protocol);
+  } catch {
+    return false;
+  }
+};
 
 const urlWithScheme = (schemes: string[], what: string) =>
-  z.string().refine(
-    (v) => {
-      try {
-        return schemes.includes(new URL(v).protocol);
-      } catch {
-        return false;
-      }
-    },
-    `must be a ${what} URL (${schemes.map((s) => s + "//").join(" or ")}…)`,
-  );
+  z.string().refine((v) => hasScheme(v, schemes), `must be a ${what} URL (${schemes.map((s) => s + "//").join(" or ")}…)`);
 
 const positiveInt = (what: string) =>
   z.coerce
@@ -21,8 +21,17 @@ const positiveInt = (what: string) =>
 
 /** Variables shared by the web and the worker processes, with the SPEC's defaults. */
 export const taskConfigShape = {
-  /** Broker URL; unset means the in-memory queue (embedded mode only). */
-  RABBITMQ_URL: urlWithScheme(["amqp:", "amqps:"], "RabbitMQ").optional(),
+  /**
+   * Broker URL, or several comma-separated URLs of one cluster's nodes (connections go to one and
+   * fail over to the others); unset means the in-memory queue (embedded mode only).
+   */
+  RABBITMQ_URL: z
+    .string()
+    .refine(
+      (v) => splitAmqpUrls(v).length > 0 && splitAmqpUrls(v).every((u) => hasScheme(u, ["amqp:", "amqps:"])),
+      "must be a RabbitMQ URL (amqp:// or amqps://…), or several separated by commas",
+    )
+    .optional(),
   /** Redis URL; unset means the in-memory store (embedded mode only). */
   REDIS_URL: urlWithScheme(["redis:", "rediss:"], "Redis").optional(),
   /**

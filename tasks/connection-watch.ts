@@ -37,24 +37,24 @@ export function redisConfigFault(err: Error | undefined): string | null {
  */
 export function watchRabbit(
   connection: RecoveringChannelModel,
-  opts: { logger: Logger; url: string; onFatal: (message: string) => void },
+  opts: { logger: Logger; url: () => string; onFatal: (message: string) => void },
 ): void {
   const { logger } = opts;
   let down = false;
   connection.on("connect", () => {
     down = false;
-    logger.info({ url: redactUrl(opts.url) }, "rabbitmq connected");
+    logger.info({ url: redactUrl(opts.url()) }, "rabbitmq connected");
   });
   connection.on("disconnect", (err: Error) => {
     down = true;
-    logger.warn({ err: err?.message }, "rabbitmq disconnected; reconnecting");
+    logger.warn({ err: err?.message, url: redactUrl(opts.url()) }, "rabbitmq disconnected; reconnecting");
   });
   connection.on("connect-failed", (err: Error) => {
     const fault = rabbitConfigFault(err);
     if (fault) return opts.onFatal(fault);
     if (down) return logger.debug({ err: err.message }, "rabbitmq not reachable; retrying");
     down = true;
-    logger.warn({ err: err.message, url: redactUrl(opts.url) }, "rabbitmq not reachable; retrying");
+    logger.warn({ err: err.message, url: redactUrl(opts.url()) }, "rabbitmq not reachable; retrying");
   });
   connection.on("reconnect-scheduled", ({ attempt, delay }: { attempt: number; delay: number }) =>
     logger.debug({ attempt, delay }, "rabbitmq reconnect scheduled"),

@@ -5,6 +5,7 @@ import { redisConfigFault, watchRabbit, watchRedis } from "./connection-watch.js
 import type { Logger } from "./logger.js";
 import { createMemoryJobMetrics, createRedisJobMetrics, type JobMetrics } from "./metrics.js";
 import { createMemoryQueue } from "./queue/memory.js";
+import { createEndpointRotation, splitAmqpUrls } from "./queue/endpoints.js";
 import { createRabbitQueue } from "./queue/rabbitmq.js";
 import type { JobQueue } from "./queue/types.js";
 import { createMemoryStore } from "./store/memory.js";
@@ -117,7 +118,8 @@ export async function connectServices(
   const onFatal = opts.onFatal ?? ((message: string) => logger.error(message));
   // waitForConnect: false resolves with the recovering connection before the first attempt (amqplib
   // defers it with setImmediate), so the listeners below see every event, the first included.
-  const connection = await amqplib.connect(config.RABBITMQ_URL, {
+  const nodes = createEndpointRotation(splitAmqpUrls(config.RABBITMQ_URL));
+  const connection = await amqplib.connect(nodes.endpoint, {
     clientProperties: { connection_name: opts.name },
     recovery: {
       initialDelay: 200,
@@ -127,7 +129,11 @@ export async function connectServices(
       waitForConnect: false,
     },
   });
-  watchRabbit(connection, { logger, url: config.RABBITMQ_URL, onFatal });
+  watchRabbit(connection, { logger, url: nodes.current, onFatal });
+  // A cluster: the attempt after a failed one, or after losing the node, dials the next node.
+  // Registered after watchRabbit's listeners, so their log lines name the node that failed.
+  connection.on("connect-failed", nodes.advance);
+  connection.on("disconnect", nodes.advance);
   const queue = createRabbitQueue({
     connection,
     queue: `${config.IRIS_NAMESPACE}.jobs`,
