@@ -6,6 +6,7 @@ import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { startRabbitCluster, type RabbitCluster } from "../helpers/rabbit-cluster.js";
 import { startStack, type Stack } from "../helpers/stack.js";
+import { startSubmitLoad } from "../helpers/submit-load.js";
 import { waitFor } from "../helpers/wait-for.js";
 
 const FLOWER = { sepal_length: 5.9, sepal_width: 3, petal_length: 4.2, petal_width: 1.5 };
@@ -34,30 +35,9 @@ describe("fault: the RabbitMQ node leading the job queue is killed under load (3
     const line = members.split("\n").find((l) => l.startsWith(`${queue}\t`)) ?? "";
     for (const node of cluster.nodes) assert.ok(line.includes(node.name), `${queue} has a member on ${node.name}: ${line}`);
 
-    const accepted: Array<{ id: string; at: number }> = [];
-    const answers: Record<string, number> = {};
-    let stopAt = Infinity;
+    const load = startSubmitLoad(stack.base, FLOWER, SUBMITTERS);
+    const { accepted, answers } = load;
     let killedAt = Infinity;
-    let lastRefusedAt = 0;
-    const submitter = async () => {
-      while (Date.now() < stopAt) {
-        const sentAt = Date.now();
-        const res = await fetch(`${stack.base}/predict`, {
-          method: "POST",
-          headers: { "Content-Type": "application/json", "Async-Mode": "true" },
-          body: JSON.stringify({ input: FLOWER }),
-          signal: AbortSignal.timeout(10_000),
-        });
-        answers[res.status] = (answers[res.status] ?? 0) + 1;
-        const body = (await res.json()) as { prediction_id?: string };
-        if (res.status === 202) accepted.push({ id: body.prediction_id!, at: sentAt });
-        else {
-          assert.equal(res.status, 503, `a submission answered ${res.status}: ${JSON.stringify(body)}`);
-          lastRefusedAt = Math.max(lastRefusedAt, sentAt);
-        }
-      }
-    };
-    const load = Promise.all(Array.from({ length: SUBMITTERS }, submitter));
     try {
       await waitFor(() => accepted.length >= 80, { timeoutMs: 30_000, intervalMs: 10, what: "80 jobs accepted before the kill" });
       const leader = await cluster.leaderOf(queue);
@@ -68,8 +48,7 @@ describe("fault: the RabbitMQ node leading the job queue is killed under load (3
         intervalMs: 10,
         what: "80 jobs sent after the kill accepted",
       });
-      stopAt = 0;
-      await load;
+      await load.stop();
       const firstAfter = Math.min(...accepted.filter((a) => a.at > killedAt).map((a) => a.at));
       const counts = await stack.waitAllFinal(accepted.map((a) => a.id), 90_000);
       const newLeader = await cluster.leaderOf(queue);
@@ -82,7 +61,7 @@ describe("fault: the RabbitMQ node leading the job queue is killed under load (3
           `(${accepted.filter((a) => a.at <= killedAt).length} sent before the kill), ${counts.SUCCESS ?? 0} succeeded, ` +
           `${accepted.length - (counts.SUCCESS ?? 0)} lost; answers ${JSON.stringify(answers)}; the first submission sent ` +
           `after the kill and accepted was sent ${firstAfter - killedAt} ms after it, the last refused one ` +
-          `${Math.max(0, lastRefusedAt - killedAt)} ms after it; new leader ${newLeader.name}; ` +
+          `${Math.max(0, load.lastRefusedAt() - killedAt)} ms after it; new leader ${newLeader.name}; ` +
           `web and workers reconnected to a survivor: ${JSON.stringify(reconnected)}`,
       );
       assert.deepEqual(counts, { SUCCESS: accepted.length }, "every accepted job succeeded");
@@ -92,8 +71,7 @@ describe("fault: the RabbitMQ node leading the job queue is killed under load (3
       }
       assert.ok(firstAfter - killedAt < 20_000, "submissions are accepted again within 20 s of the kill");
     } finally {
-      stopAt = 0;
-      await load.catch(() => {});
+      await load.stop().catch(() => {});
     }
   });
 });

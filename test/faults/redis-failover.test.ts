@@ -6,6 +6,7 @@ import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { startSentinelGroup, type SentinelGroup } from "../helpers/redis-sentinel.js";
 import { startStack, type Stack } from "../helpers/stack.js";
+import { startSubmitLoad } from "../helpers/submit-load.js";
 import { waitFor } from "../helpers/wait-for.js";
 
 const FLOWER = { sepal_length: 6.3, sepal_width: 3.3, petal_length: 6, petal_width: 2.5 };
@@ -29,27 +30,9 @@ describe("fault: the Redis primary is killed under load (Sentinel failover)", ()
   });
 
   it("recovers on the promoted replica by itself and finishes every accepted job", async () => {
-    /** Each accepted job, with when its submission was sent. */
-    const accepted: Array<{ id: string; at: number }> = [];
-    const answers: Record<string, number> = {};
-    let stopAt = Infinity;
+    const load = startSubmitLoad(stack.base, FLOWER, SUBMITTERS);
+    const { accepted, answers } = load;
     let killedAt = Infinity;
-    const submitter = async () => {
-      while (Date.now() < stopAt) {
-        const sentAt = Date.now();
-        const res = await fetch(`${stack.base}/predict`, {
-          method: "POST",
-          headers: { "Content-Type": "application/json", "Async-Mode": "true" },
-          body: JSON.stringify({ input: FLOWER }),
-          signal: AbortSignal.timeout(10_000),
-        });
-        answers[res.status] = (answers[res.status] ?? 0) + 1;
-        const body = (await res.json()) as { prediction_id?: string };
-        if (res.status === 202) accepted.push({ id: body.prediction_id!, at: sentAt });
-        else assert.equal(res.status, 503, `a submission during the failover answered ${res.status}: ${JSON.stringify(body)}`);
-      }
-    };
-    const load = Promise.all(Array.from({ length: SUBMITTERS }, submitter));
     try {
       await waitFor(() => accepted.length >= 80, { timeoutMs: 30_000, intervalMs: 10, what: "80 jobs accepted before the kill" });
       const old = await group.primaryPort();
@@ -66,8 +49,7 @@ describe("fault: the Redis primary is killed under load (Sentinel failover)", ()
         intervalMs: 10,
         what: "80 jobs sent after the kill accepted",
       });
-      stopAt = 0;
-      await load;
+      await load.stop();
 
       const firstAfter = Math.min(...accepted.filter((a) => a.at > killedAt).map((a) => a.at));
       const counts = await stack.waitAllFinal(accepted.map((a) => a.id), 60_000).catch(async (err: Error) => {
@@ -86,8 +68,7 @@ describe("fault: the Redis primary is killed under load (Sentinel failover)", ()
       assert.equal(ready.status, 200, "the web is ready on the promoted replica");
       assert.ok(firstAfter - killedAt < 20_000, "submissions are accepted again within 20 s of the kill");
     } finally {
-      stopAt = 0;
-      await load.catch(() => {});
+      await load.stop().catch(() => {});
     }
   });
 });

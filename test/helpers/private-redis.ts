@@ -1,9 +1,8 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
-import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { freePort } from "./processes.js";
+import { freePort, portAnswers } from "./processes.js";
 import { waitFor } from "./wait-for.js";
 
 /**
@@ -24,16 +23,6 @@ export interface PrivateRedis {
   resume(): void;
   close(): Promise<void>;
 }
-
-const portAnswers = (port: number) =>
-  new Promise<boolean>((resolve) => {
-    const sock = connect(port, "127.0.0.1");
-    sock.once("connect", () => {
-      sock.destroy();
-      resolve(true);
-    });
-    sock.once("error", () => resolve(false));
-  });
 
 export async function startPrivateRedis(): Promise<PrivateRedis> {
   const port = await freePort();

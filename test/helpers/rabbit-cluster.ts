@@ -1,8 +1,7 @@
 import { execFile, spawn } from "node:child_process";
 import { chownSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { connect } from "node:net";
 import { promisify } from "node:util";
-import { freePort } from "./processes.js";
+import { freePort, portAnswers } from "./processes.js";
 import { waitFor } from "./wait-for.js";
 
 const run = promisify(execFile);
@@ -30,16 +29,6 @@ export interface RabbitCluster {
   kill(node: ClusterNode): Promise<void>;
   close(): Promise<void>;
 }
-
-const portAnswers = (port: number) =>
-  new Promise<boolean>((resolve) => {
-    const sock = connect(port, "127.0.0.1");
-    sock.once("connect", () => {
-      sock.destroy();
-      resolve(true);
-    });
-    sock.once("error", () => resolve(false));
-  });
 
 /** uid/gid of the rabbitmq user: Debian's wrapper runs the node as that user. */
 function rabbitmqIds(): { uid: number; gid: number } | null {

@@ -3,12 +3,11 @@
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync } from "node:fs";
-import { createConnection } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { after, before, describe, it } from "node:test";
-import { freePort } from "../helpers/processes.js";
+import { freePort, portAnswers } from "../helpers/processes.js";
 import { sampleValue } from "../helpers/prom-text.js";
 import { deleteQueues, realServices, uniqueName } from "../helpers/services.js";
 import { waitFor } from "../helpers/wait-for.js";
@@ -29,16 +28,6 @@ function devStack(args: string[], env: Record<string, string>): Promise<{ code: 
     child.on("close", (code) => resolve({ code, output }));
   });
 }
-
-const portAnswers = (port: number) =>
-  new Promise<boolean>((resolve) => {
-    const s = createConnection(port, "127.0.0.1");
-    s.once("connect", () => {
-      s.destroy();
-      resolve(true);
-    });
-    s.once("error", () => resolve(false));
-  });
 
 /** True while `pid` runs (an exited process its new parent has not reaped yet counts as gone). */
 const running = (pid: number) => {

@@ -5,7 +5,6 @@ import assert from "node:assert/strict";
 import { spawn, type ChildProcess } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import { mkdtempSync } from "node:fs";
-import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -13,7 +12,7 @@ import { after, before, describe, it } from "node:test";
 import { io } from "socket.io-client";
 import { compiledEntry, runtimeFlags } from "../helpers/entry.js";
 import { startPrivateRedis, type PrivateRedis } from "../helpers/private-redis.js";
-import { freePort, startProcess, type ServiceProcess } from "../helpers/processes.js";
+import { freePort, portAnswers, startProcess, type ServiceProcess } from "../helpers/processes.js";
 import { deleteQueues, realServices, uniqueName } from "../helpers/services.js";
 import { SETOSA_FORM } from "../helpers/stack.js";
 import { startTcpProxy, type TcpProxy } from "../helpers/tcp-proxy.js";
@@ -359,15 +358,3 @@ describe("start: a wrong password is a configuration fault (exit 2, one line nam
     });
   }
 });
-
-/** True once something accepts TCP connections on `port`. */
-function portAnswers(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const sock = connect(port, "127.0.0.1");
-    sock.once("connect", () => {
-      sock.destroy();
-      resolve(true);
-    });
-    sock.once("error", () => resolve(false));
-  });
-}
