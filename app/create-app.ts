@@ -8,7 +8,7 @@ import { countSubmissions } from "../tasks/metrics-hooks.js";
 import { createMemoryJobMetrics } from "../tasks/metrics.js";
 import type { Model } from "../tasks/model/load.js";
 import type { JobQueue } from "../tasks/queue/types.js";
-import type { ReportFiles } from "../tasks/report/files.js";
+import type { ReportStore } from "../tasks/report-store/types.js";
 import type { JobStore } from "../tasks/store/types.js";
 import type { AppConfig } from "./config.js";
 import type { RateLimiterAbstract } from "rate-limiter-flexible";
@@ -31,7 +31,8 @@ export interface AppDeps {
   queue: JobQueue;
   store: JobStore;
   model: Model;
-  files: ReportFiles;
+  /** Where reports are read from (REPORT_STORE). */
+  reports: ReportStore;
   logger: Logger;
   /** Shared submission counter (Redis in production); a memory one is made when absent. */
   limiter?: RateLimiterAbstract;

@@ -3,6 +3,7 @@
 import { createShutdown } from "../tasks/lifecycle.js";
 import { createLogger, exitFatal } from "../tasks/logger.js";
 import { loadModel } from "../tasks/model/load.js";
+import { createReportStore } from "../tasks/report-store/create.js";
 import { connectServices, dependencyChecks, memoryServices } from "../tasks/services.js";
 import { runWorker } from "../tasks/start-worker-process.js";
 import { waitForDependencies } from "../tasks/wait-for-dependencies.js";
@@ -24,10 +25,11 @@ const services = distributed
       onFatal: (message) => exitFatal(logger, message),
     })
   : memoryServices(config);
+const reports = createReportStore(config);
 // On RabbitMQ and Redis, wait for them as the worker does (the memory adapters answer at once).
-if (distributed) await waitForDependencies({ checks: dependencyChecks(services), logger });
-const worker = await runWorker({ config, services, model, logger });
-const web = await startWeb(webDeps({ config, services, model, logger }));
+if (distributed || reports.ping) await waitForDependencies({ checks: dependencyChecks(services, { reports }), logger });
+const worker = await runWorker({ config, services, model, reports, logger });
+const web = await startWeb(webDeps({ config, services, reports, model, logger }));
 logger.info(
   { port: web.port, model: model.version, services: services.kind },
   distributed
@@ -37,5 +39,5 @@ logger.info(
 createShutdown({ logger, timeoutMs: 15_000 })
   .add("stop accepting requests", () => web.close())
   .add("stop the worker", () => worker.close())
-  .add("close connections", () => services.close())
+  .add("close connections", () => Promise.all([services.close(), reports.close()]))
   .onSignals();

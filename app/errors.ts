@@ -12,6 +12,7 @@ import {
   ValidationError,
   type FieldIssue,
 } from "../tasks/errors.js";
+import { ReportStoreUnavailableError } from "../tasks/report-store/errors.js";
 import type { Logger } from "../tasks/logger.js";
 
 /** An HTTP-level refusal that is not a domain error (413, 415, 405…), optionally naming the field at fault. */
@@ -45,6 +46,7 @@ const STATUS: Array<[ErrorClass, number]> = [
   [QueueFullError, 503],
   [QueueUnavailableError, 503],
   [StoreUnavailableError, 503],
+  [ReportStoreUnavailableError, 503],
   [RateLimitedError, 429],
   [UnauthorizedError, 401],
 ];
@@ -74,6 +76,7 @@ export function describeError(err: unknown): {
         err instanceof IdempotencyConflictError ||
         err instanceof QueueUnavailableError ||
         err instanceof StoreUnavailableError ||
+        err instanceof ReportStoreUnavailableError ||
         err instanceof RateLimitedError
       ) {
         headers["Retry-After"] = String(err.retryAfterSec);

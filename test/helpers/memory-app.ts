@@ -6,7 +6,7 @@ import { loadAppConfig } from "../../app/config.js";
 import { createApp } from "../../app/create-app.js";
 import { createAppMetrics } from "../../app/metrics.js";
 import { loadModel, type Model } from "../../tasks/model/load.js";
-import { createReportFiles } from "../../tasks/report/files.js";
+import { createReportStore } from "../../tasks/report-store/create.js";
 import { memoryServices } from "../../tasks/services.js";
 import { runWorker } from "../../tasks/start-worker-process.js";
 import { silentLogger } from "./silent-logger.js";
@@ -24,11 +24,11 @@ export async function memoryApp(
 ) {
   const config = loadAppConfig({ RESULTS_DIR: mkdtempSync(join(tmpdir(), "iris-test-")), ...env });
   const services = memoryServices(config);
-  const files = createReportFiles(config.RESULTS_DIR);
+  const reports = createReportStore(config);
   const metrics = createAppMetrics({ queue: services.queue, jobs: services.jobMetrics, logger: silentLogger });
-  const deps = { config, queue: services.queue, store: services.store, model: testModel(), files, logger: silentLogger, metrics };
+  const deps = { config, queue: services.queue, store: services.store, model: testModel(), reports, logger: silentLogger, metrics };
   const app = createApp({ ...deps, limiter: opts.limiter });
-  const worker = opts.worker ? await runWorker({ config, services, model: testModel(), logger: silentLogger }) : null;
+  const worker = opts.worker ? await runWorker({ config, services, model: testModel(), reports, logger: silentLogger }) : null;
   return {
     app,
     ...deps,

@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { loadAppConfig } from "../../app/config.js";
 import { createApp } from "../../app/create-app.js";
-import { createReportFiles } from "../../tasks/report/files.js";
+import { createReportStore } from "../../tasks/report-store/create.js";
 import { connectServices, dependencyChecks } from "../../tasks/services.js";
 import { runWorker } from "../../tasks/start-worker-process.js";
 import { waitForDependencies } from "../../tasks/wait-for-dependencies.js";
@@ -30,8 +30,8 @@ export async function realApp(env: Record<string, string> = {}) {
   const services = await connectServices(config, silentLogger, { name: ns, confirmTimeoutMs: 2000 });
   // connectServices returns before connecting; a test uses the services at once.
   await waitForDependencies({ checks: dependencyChecks(services), logger: silentLogger });
-  const files = createReportFiles(config.RESULTS_DIR);
-  const app = createApp({ config, queue: services.queue, store: services.store, model: testModel(), files, logger: silentLogger });
+  const reports = createReportStore(config);
+  const app = createApp({ config, queue: services.queue, store: services.store, model: testModel(), reports, logger: silentLogger });
   const server: Server = createServer(app.callback());
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const redis = testRedis();
@@ -42,7 +42,7 @@ export async function realApp(env: Record<string, string> = {}) {
     base: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
     config,
     ns,
-    files,
+    reports,
     store: services.store,
     queue: services.queue,
     redis,
@@ -51,7 +51,7 @@ export async function realApp(env: Record<string, string> = {}) {
       return redis.keys(`${ns}:${kind}:*`);
     },
     async startWorker() {
-      worker ??= await runWorker({ config, services, model: testModel(), logger: silentLogger });
+      worker ??= await runWorker({ config, services, model: testModel(), reports, logger: silentLogger });
     },
     async close() {
       await worker?.close();
