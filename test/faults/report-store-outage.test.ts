@@ -4,9 +4,8 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { setTimeout as outageLasts } from "node:timers/promises";
-import amqplib from "amqplib";
 import { HeadObjectCommand } from "@aws-sdk/client-s3";
-import { realServices, testRedis } from "../helpers/services.js";
+import { deadLettered, testRedis } from "../helpers/services.js";
 import { startS3Server, type S3Server } from "../helpers/s3-server.js";
 import { SETOSA_FORM, startStack, type Stack } from "../helpers/stack.js";
 import { waitFor } from "../helpers/wait-for.js";
@@ -17,15 +16,6 @@ import { waitFor } from "../helpers/wait-for.js";
  * failed upload gives up within a second or two, and the broker redelivers at once).
  */
 const OUTAGE_MS = 8000;
-
-async function deadLettered(queue: string): Promise<number> {
-  const conn = await amqplib.connect(realServices().rabbitUrl);
-  try {
-    return (await (await conn.createChannel()).checkQueue(`${queue}.dead`)).messageCount;
-  } finally {
-    await conn.close();
-  }
-}
 
 describe("fault: the S3 report store stopped while a worker holds jobs", () => {
   let s3: S3Server;
