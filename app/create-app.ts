@@ -6,7 +6,7 @@ import nunjucks from "nunjucks";
 import type { Logger } from "../tasks/logger.js";
 import type { Model } from "../tasks/model/load.js";
 import type { JobQueue } from "../tasks/queue/types.js";
-import type { ReportFiles } from "../tasks/report/files.js";
+import type { ReportStore } from "../tasks/report-store/types.js";
 import type { JobStore } from "../tasks/store/types.js";
 import type { AppConfig } from "./config.js";
 import type { JobCache } from "./job-cache.js";
@@ -32,7 +32,8 @@ export interface AppDeps {
   queue: JobQueue;
   store: JobStore;
   model: Model;
-  files: ReportFiles;
+  /** Where reports are read from (REPORT_STORE). */
+  reports: ReportStore;
   logger: Logger;
   /** The submission counter, when RATE_LIMIT_PER_MINUTE is set. */
   limiter?: RateLimiterAbstract;

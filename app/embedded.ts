@@ -4,6 +4,7 @@ import { redisTarget } from "../tasks/config.js";
 import { createShutdown } from "../tasks/lifecycle.js";
 import { createLogger, exitFatal } from "../tasks/logger.js";
 import { loadModel } from "../tasks/model/load.js";
+import { createReportStore } from "../tasks/report-store/create.js";
 import { connectServices, dependencyChecks, memoryServices } from "../tasks/services.js";
 import { startWorker } from "../tasks/start-worker-process.js";
 import { waitForDependencies } from "../tasks/wait-for-dependencies.js";
@@ -26,10 +27,11 @@ const services = distributed
       onFatal: (message) => exitFatal(logger, message),
     })
   : memoryServices(config);
+const reports = createReportStore(config);
 // On RabbitMQ and Redis, wait for them as the worker does (the memory adapters answer at once).
-if (distributed) await waitForDependencies({ checks: dependencyChecks(services), logger });
-const worker = await startWorker({ config, services, model, logger });
-const web = await startWeb(webDeps({ ...services, config, model, logger, processMetrics: true }));
+if (distributed || reports.ping) await waitForDependencies({ checks: dependencyChecks(services, { reports }), logger });
+const worker = await startWorker({ config, services, model, reports, logger });
+const web = await startWeb(webDeps({ ...services, reports, config, model, logger, processMetrics: true }));
 logger.info(
   { port: web.port, model: model.version, services: services.kind },
   distributed
@@ -39,5 +41,5 @@ logger.info(
 createShutdown({ logger, timeoutMs: 15_000 })
   .add("stop accepting requests", () => web.close())
   .add("stop the worker", () => worker.close())
-  .add("close connections", () => services.close())
+  .add("close connections", () => Promise.all([services.close(), reports.close()]))
   .onSignals();

@@ -8,6 +8,7 @@ import {
   StoreUnavailableError,
   ValidationError,
 } from "../tasks/errors.js";
+import { ReportStoreUnavailableError } from "../tasks/report-store/errors.js";
 import type { Logger } from "../tasks/logger.js";
 import { HttpError, IdempotencyConflictError, RateLimitedError, UnauthorizedError } from "./http-errors.js";
 
@@ -23,6 +24,7 @@ const STATUS: Array<[ErrorClass, number]> = [
   [QueueFullError, 503],
   [QueueUnavailableError, 503],
   [StoreUnavailableError, 503],
+  [ReportStoreUnavailableError, 503],
   [RateLimitedError, 429],
   [UnauthorizedError, 401],
 ];
@@ -52,6 +54,7 @@ export function describeError(err: unknown): {
         err instanceof IdempotencyConflictError ||
         err instanceof QueueUnavailableError ||
         err instanceof StoreUnavailableError ||
+        err instanceof ReportStoreUnavailableError ||
         err instanceof RateLimitedError
       ) {
         headers["Retry-After"] = String(err.retryAfterSec);

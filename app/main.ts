@@ -4,6 +4,7 @@ import { redisTarget } from "../tasks/config.js";
 import { createShutdown } from "../tasks/lifecycle.js";
 import { createLogger, exitFatal } from "../tasks/logger.js";
 import { loadModel } from "../tasks/model/load.js";
+import { createReportStore } from "../tasks/report-store/create.js";
 import { connectServices, dependencyChecks } from "../tasks/services.js";
 import { waitForDependencies } from "../tasks/wait-for-dependencies.js";
 import { loadAppConfigOrExit } from "./load-config.js";
@@ -21,17 +22,18 @@ const services = await connectServices(config, logger, {
   confirmTimeoutMs: 800,
   onFatal: (message) => exitFatal(logger, message),
 });
-const web = await startWeb(webDeps({ ...services, config, model, logger, processMetrics: true }));
+const reports = createReportStore(config);
+const web = await startWeb(webDeps({ ...services, reports, config, model, logger, processMetrics: true }));
 logger.info({ port: web.port, model: model.version, pid: process.pid }, "web listening");
 const waiting = new AbortController();
 createShutdown({ logger, timeoutMs: 15_000 })
   .add("stop waiting for dependencies", () => waiting.abort())
   .add("stop accepting requests", () => web.close())
-  .add("close connections", () => services.close())
+  .add("close connections", () => Promise.all([services.close(), reports.close()]))
   .onSignals();
 // "web ready" means usable: both answer and socket.io relays job changes (the change feed is live).
 await waitForDependencies({
-  checks: dependencyChecks(services, { changeFeed: web.live }),
+  checks: dependencyChecks(services, { changeFeed: web.live, reports }),
   logger,
   signal: waiting.signal,
 }).then(

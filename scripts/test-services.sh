@@ -41,6 +41,11 @@ ensure_packages() {
     command -v chromium >/dev/null || missing+=(chromium)
     # Validates docker-compose.yml in the tests (`docker-compose config`; needs no Docker engine).
     command -v docker-compose >/dev/null || missing+=(docker-compose)
+    # A private S3 server (Ceph RGW) for the report-store tests: scripts/s3-server.sh.
+    command -v ceph-mon >/dev/null || missing+=(ceph-mon)
+    command -v ceph-osd >/dev/null || missing+=(ceph-osd)
+    command -v radosgw >/dev/null || missing+=(radosgw)
+    command -v ceph >/dev/null || missing+=(ceph-common)
   fi
   [ ${#missing[@]} -eq 0 ] && return 0
   if [ "$(id -u)" != 0 ]; then

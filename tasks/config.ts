@@ -71,6 +71,29 @@ export const taskConfigShape = {
     .optional(),
   /** Where workers write PDFs and the web process reads them. */
   RESULTS_DIR: z.string().min(1, "must be a directory path").default("results_data"),
+  /**
+   * Where reports live: `file` (RESULTS_DIR on a disk every process sees) or `s3://BUCKET/PREFIX`
+   * (any S3-compatible store, with the AWS_* variables below; no shared disk needed).
+   */
+  REPORT_STORE: z
+    .string()
+    .default("file")
+    .transform((v, ctx): ReportStoreSetting => {
+      if (v === "file") return { kind: "file" };
+      const m = /^s3:\/\/([^/?#]+)(?:\/([^?#]*))?$/.exec(v);
+      if (!m || !/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(m[1]!)) {
+        ctx.addIssue({ code: "custom", input: v, message: "must be file or s3://BUCKET/PREFIX (a bucket name of 3-63 lower-case letters, digits, . or -)" });
+        return z.NEVER;
+      }
+      const prefix = (m[2] ?? "").replace(/^\/+/, "");
+      return { kind: "s3", bucket: m[1]!, prefix: prefix && !prefix.endsWith("/") ? `${prefix}/` : prefix };
+    }),
+  /** The S3 endpoint of a non-AWS store (MinIO, Ceph RGW, R2); set, it also means path-style addressing. */
+  AWS_ENDPOINT_URL_S3: urlWithScheme(["http:", "https:"], "HTTP").optional(),
+  /** Every AWS service's endpoint; AWS_ENDPOINT_URL_S3 wins for S3. */
+  AWS_ENDPOINT_URL: urlWithScheme(["http:", "https:"], "HTTP").optional(),
+  /** The bucket's region (us-east-1 when unset; a non-AWS store ignores it). Credentials: the SDK's AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY or its other sources. */
+  AWS_REGION: z.string().regex(/^[a-z0-9-]+$/, "must be a region name such as eu-west-1").default("us-east-1"),
   /** How long a job's state and PDF are kept, in seconds (24 h). */
   RESULT_TTL_SECONDS: positiveInt("a whole number of seconds greater than 0").default(86400),
   /**
@@ -127,6 +150,10 @@ export const taskConfigShape = {
     })
     .default("info"),
 };
+
+/** REPORT_STORE, parsed. */
+export type ReportStoreSetting = { kind: "file" } | { kind: "s3"; bucket: string; prefix: string };
+
 
 /** The rules that tie the shared variables together; both processes' schemas apply them. */
 export function checkTaskConfig(

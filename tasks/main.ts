@@ -6,6 +6,7 @@ import { startHealthServer } from "./health-server.js";
 import { createShutdown } from "./lifecycle.js";
 import { createLogger, exitFatal } from "./logger.js";
 import { loadModel } from "./model/load.js";
+import { createReportStore } from "./report-store/create.js";
 import { connectServices, dependencyChecks } from "./services.js";
 import { lowerPriority } from "./priority.js";
 import { startWorker } from "./start-worker-process.js";
@@ -29,21 +30,22 @@ const services = await connectServices(config, logger, {
   name: `worker-${process.pid}`,
   onFatal: (message) => exitFatal(logger, message),
 });
+const reports = createReportStore(config);
 const health = config.WORKER_HEALTH_PORT ? await startHealthServer({ port: config.WORKER_HEALTH_PORT, logger }) : null;
 let worker: { close(): Promise<void> } | null = null;
 const waiting = new AbortController();
 createShutdown({ logger, timeoutMs: 30_000 })
   .add("stop waiting for dependencies", () => waiting.abort())
   .add("stop consuming and finish in-flight jobs", () => worker?.close())
-  .add("close connections", () => services.close())
+  .add("close connections", () => Promise.all([services.close(), reports.close()]))
   .add("stop the health endpoint", () => health?.close())
   .onSignals();
-const ready = await waitForDependencies({ checks: dependencyChecks(services), logger, signal: waiting.signal }).then(
+const ready = await waitForDependencies({ checks: dependencyChecks(services, { reports }), logger, signal: waiting.signal }).then(
   () => true,
   () => false, // aborted: shutting down before the dependencies answered
 );
 if (ready) {
-  worker = await startWorker({ config, services, model, logger });
+  worker = await startWorker({ config, services, model, reports, logger });
   logger.info(
     { concurrency: config.WORKER_CONCURRENCY, model: model.version, pid: process.pid, nice: config.WORKER_NICE },
     "worker ready",

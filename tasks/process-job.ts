@@ -1,7 +1,7 @@
 import { FEATURES, isBatchMessage, STAGES, type JobMessage, type Measurements } from "./contract.js";
 import { fixedFieldsLogger, type Logger } from "./logger.js";
 import type { Model, Prediction } from "./model/load.js";
-import type { ReportFiles } from "./report/files.js";
+import type { ReportStore } from "./report-store/types.js";
 import { countBySpecies, renderBatchReport, type BatchReportData } from "./report/render-batch.js";
 import type { ReportData } from "./report/render.js";
 import type { JobStore, JobUpdate } from "./store/types.js";
@@ -10,7 +10,7 @@ import type { JobStore, JobUpdate } from "./store/types.js";
 export interface JobProcessorDeps {
   store: JobStore;
   model: Model;
-  files: ReportFiles;
+  reports: Pick<ReportStore, "put" | "remove">;
   render: (data: ReportData) => Promise<Buffer>;
   /** The batch renderer; renderBatchReport unless a test swaps it. */
   renderBatch?: (data: BatchReportData) => Promise<Buffer>;
@@ -32,7 +32,7 @@ class JobAlreadyFinal extends Error {}
  * retried; it returns normally when the job is done (now or before: redelivery is idempotent).
  */
 export function createJobProcessor(deps: JobProcessorDeps): (msg: JobMessage, attempt: number) => Promise<void> {
-  const { store, model, files, render } = deps;
+  const { store, model, reports, render } = deps;
   // Every line here has fixed fields (job id, attempt, stage, state): no redaction needed.
   const logger = fixedFieldsLogger(deps.logger);
   const renderBatch = deps.renderBatch ?? renderBatchReport;
@@ -120,17 +120,18 @@ export function createJobProcessor(deps: JobProcessorDeps): (msg: JobMessage, at
         pdf = await speculative!;
         final = { result: prediction!.result, probabilities: prediction!.probabilities };
       }
-      // "saving" goes out while the file is written; the file is checked against it afterwards.
+      // "saving" goes out while the report is stored; the stored report is checked against it
+      // afterwards. SUCCESS is written only once the report is stored, so it never points at nothing.
       const saving = awaitLater(advance(stageUpdate("saving")));
-      const written = awaitLater(files.write(msg.jobid, pdf));
+      const written = awaitLater(reports.put(msg.jobid, pdf));
       try {
         await saving;
       } catch (err) {
         // Cancelled (or failed) while rendering: no report may stay behind for a job that has
-        // none. The file name is the job's own, so a SUCCESS elsewhere points at this very file.
+        // none. The name is the job's own, so a SUCCESS elsewhere points at this very report.
         if (err instanceof JobAlreadyFinal) {
           const name = await written.catch(() => null);
-          if (name && (await store.get(msg.jobid))?.state !== "SUCCESS") await files.remove(name);
+          if (name && (await store.get(msg.jobid))?.state !== "SUCCESS") await reports.remove(name);
         }
         throw err;
       }

@@ -11,6 +11,7 @@ import type { JobQueue } from "./queue/types.js";
 import { createMemoryStore } from "./store/memory.js";
 import { createRedisStore } from "./store/redis.js";
 import type { JobStore } from "./store/types.js";
+import type { ReportStore } from "./report-store/types.js";
 import type { DependencyCheck } from "./wait-for-dependencies.js";
 
 /** The adapters an entry file runs on, and how to let go of them. */
@@ -182,15 +183,19 @@ export async function connectServices(
 }
 
 /**
- * What "the services answer" means, for readiness waits: the broker (the job queue) and the store.
- * With `changeFeed` (the web's socket.io relay), Redis counts only once that feed is live too.
+ * What "the services answer" means, for readiness waits: the broker (the job queue), the store and,
+ * when it is a service (S3), the report store. With `changeFeed` (the web's socket.io relay), Redis
+ * counts only once that feed is live too.
  */
 export function dependencyChecks(
   services: Pick<Services, "queue" | "store">,
-  opts: { changeFeed?: Promise<void> } = {},
+  opts: { changeFeed?: Promise<void>; reports?: Pick<ReportStore, "ping"> } = {},
 ): DependencyCheck[] {
-  return [
+  const checks: DependencyCheck[] = [
     { name: "RabbitMQ", check: () => services.queue.stats() },
     { name: "Redis", check: () => Promise.all([services.store.ping(), opts.changeFeed]) },
   ];
+  const pingReports = opts.reports?.ping?.bind(opts.reports);
+  if (pingReports) checks.push({ name: "the report store", check: pingReports });
+  return checks;
 }

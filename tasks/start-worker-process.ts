@@ -4,9 +4,9 @@ import type { Logger } from "./logger.js";
 import { instrumentStore } from "./metrics-hooks.js";
 import type { Model } from "./model/load.js";
 import { createJobProcessor } from "./process-job.js";
-import { createReportFiles } from "./report/files.js";
 import { renderBatchReport, type BatchReportData } from "./report/render-batch.js";
 import { renderReport } from "./report/render.js";
+import type { ReportStore } from "./report-store/types.js";
 import type { Services } from "./services.js";
 import { consumeJobs } from "./worker.js";
 
@@ -31,27 +31,32 @@ export async function startWorker(deps: {
   config: TaskConfig;
   services: Services;
   model: Model;
+  /** Where reports go (REPORT_STORE), made by the entry file. */
+  reports: ReportStore;
   logger: Logger;
 }): Promise<{ close(): Promise<void> }> {
-  const { config, services, model, logger } = deps;
-  const files = createReportFiles(config.RESULTS_DIR);
+  const { config, services, model, reports, logger } = deps;
   // Job metrics are recorded from the state changes the worker makes (see metrics-hooks.ts).
   const store = instrumentStore(services.store, services.jobMetrics, { logger });
   const renderBatch = limitBatchRenders(config.WORKER_BATCH_CONCURRENCY);
-  const processJob = createJobProcessor({ store, model, files, render: renderReport, renderBatch, logger });
+  const processJob = createJobProcessor({ store, model, reports, render: renderReport, renderBatch, logger });
   const worker = await consumeJobs({
     queue: services.queue,
     store,
+    reports,
     processJob,
     logger,
     concurrency: config.WORKER_CONCURRENCY,
     maxAttempts: config.JOB_MAX_ATTEMPTS,
   });
+  // One sweep at a time: listing a large bucket can outlast the interval.
+  let sweeping: Promise<unknown> | null = null;
   const sweep = () =>
-    files
+    (sweeping ??= reports
       .sweep(config.RESULT_TTL_SECONDS * 1000)
-      .then((removed) => removed && logger.info({ removed }, "swept expired reports"))
-      .catch((err) => logger.warn({ err }, "report sweep failed"));
+      .then((removed) => removed && logger.info({ removed, store: reports.name }, "swept expired reports"))
+      .catch((err) => logger.warn({ err: (err as Error).message, store: reports.name }, "report sweep failed"))
+      .finally(() => (sweeping = null)));
   const timer = setInterval(sweep, sweepIntervalMs(config.RESULT_TTL_SECONDS));
   timer.unref();
   void sweep();

@@ -3,12 +3,16 @@ import type { Logger } from "./logger.js";
 import { StoreUnavailableError } from "./errors.js";
 import { createOutageHold, HoldAbandonedError } from "./outage-hold.js";
 import type { Consumer, Delivery, JobQueue, Outcome } from "./queue/types.js";
+import { ReportStoreError } from "./report-store/errors.js";
+import type { ReportStore } from "./report-store/types.js";
 import type { JobStore } from "./store/types.js";
 
 /** What consuming jobs needs. */
 export interface WorkerDeps {
   queue: JobQueue;
   store: JobStore;
+  /** The report store, whose outages are held like the job store's. */
+  reports?: Pick<ReportStore, "ping">;
   processJob: (msg: JobMessage, attempt: number) => Promise<void>;
   logger: Logger;
   concurrency: number;
@@ -17,12 +21,13 @@ export interface WorkerDeps {
 
 /**
  * Consumes jobs: parse → process → ack; poison → dead-letter; failures retried up to maxAttempts.
- * The store being away is not a job's fault: the delivery is held (not settled, so the broker's
- * delivery count does not move) until the store answers, then run again as the same attempt.
+ * A store (job store or report store) being away is not a job's fault: the delivery is held (not
+ * settled, so the broker's delivery count does not move) until it answers, then run again as the
+ * same attempt.
  */
 export async function consumeJobs(deps: WorkerDeps): Promise<{ close(): Promise<void> }> {
   const { queue, store, processJob, logger, maxAttempts } = deps;
-  const hold = createOutageHold({ store, logger });
+  const hold = createOutageHold({ store, reports: deps.reports, logger });
 
   /** Writes the job's FAILURE, waiting out a store outage: a dead-lettered job must not stay non-terminal. */
   const fail = (jobid: string, error: string) =>
@@ -112,6 +117,7 @@ function describe(err: unknown): string {
   if (code === "EACCES" || code === "EROFS" || code === "ENOENT" || code === "ENOSPC" || code === "ENOTDIR") {
     return "the report could not be saved on the server.";
   }
+  if (err instanceof ReportStoreError) return "the report could not be saved on the server.";
   if (err instanceof StoreUnavailableError) return "the job store kept failing.";
   return "an internal error occurred.";
 }

@@ -1,23 +1,18 @@
-import { readFile as readFileCallback } from "node:fs";
-import { open, type FileHandle } from "node:fs/promises";
-import { promisify } from "node:util";
 import type { Context } from "koa";
 import type Router from "@koa/router";
 import { createRouter } from "./router.js";
 import { JobStateConflictError } from "../../tasks/errors.js";
-import type { ReportFiles } from "../../tasks/report/files.js";
+import type { ReportStore } from "../../tasks/report-store/types.js";
 import type { JobStore } from "../../tasks/store/types.js";
 import type { JobCache } from "../job-cache.js";
 import { loadJob, progressBody } from "../job-view.js";
 import { answerStatus } from "../status-answer.js";
 
-const readFile = promisify(readFileCallback);
-
 /**
  * GET /progress and GET /result (the seed-compatible job endpoints). /progress reads through the
- * job cache, with ETag and Prefer: wait (app/status-answer.ts).
+ * job cache, with ETag and Prefer: wait (app/status-answer.ts); /result streams from the report store.
  */
-export function jobRoutes(deps: { store: JobStore; jobs: JobCache; files: ReportFiles }): Router {
+export function jobRoutes(deps: { store: JobStore; jobs: JobCache; reports: ReportStore }): Router {
   const router = createRouter();
 
   router.get("/progress", (ctx) =>
@@ -45,46 +40,28 @@ export function jobRoutes(deps: { store: JobStore; jobs: JobCache; files: Report
       throw new JobStateConflictError("The report is not ready yet.", record.state);
     }
     const disposition = ctx.query.inline === "1" ? "inline" : "attachment";
-    const path = deps.files.path(record.report);
-    if (record.batch_size === undefined) {
-      // A one-page report (~10 kB) is read whole and sent in one write: one readFile (open,
-      // fstat, read, close) instead of a stream's open, stat, two reads, close and a pipeline
-      // per download, which cost the web a visible share of its CPU. The callback readFile,
-      // because it costs less CPU than fs/promises' (BENCHMARKS.md, "Figures behind the code").
-      let pdf: Buffer;
-      try {
-        pdf = await readFile(path);
-      } catch {
-        throw reportGone(record.state);
-      }
+    if (ctx.method === "HEAD") {
+      // The headers a GET would send, without reading the report (an object store answers HEAD itself).
+      const size = await deps.reports.size(record.report);
+      if (size === null) throw reportGone(record.state);
       setReportHeaders(ctx, record.jobid, disposition);
-      ctx.body = pdf;
+      ctx.status = 200;
+      ctx.length = size;
       return;
     }
-    // A batch report can be large: streamed. Opened once and the open file stat-ed, so the
-    // length sent is the length of what is streamed.
-    let handle: FileHandle;
-    let size: number;
-    try {
-      handle = await open(path, "r");
-    } catch {
-      throw reportGone(record.state);
-    }
-    try {
-      size = (await handle.stat()).size;
-    } catch (err) {
-      await handle.close();
-      throw err;
-    }
+    // A one-page report is small and may be read whole; a batch report is streamed, with the
+    // length of what is streamed.
+    const report = await deps.reports.open(record.report, { small: record.batch_size === undefined });
+    if (!report) throw reportGone(record.state);
     setReportHeaders(ctx, record.jobid, disposition);
-    ctx.length = size;
-    ctx.body = handle.createReadStream(); // closes the handle when done or destroyed
+    ctx.body = report.body; // a stream is closed when done or when the client goes away
+    ctx.length = report.size;
   });
 
   return router;
 }
 
-/** The job succeeded but its file is gone (swept, or the disk was cleaned). */
+/** The job succeeded but its report is gone (swept, or the disk or bucket was cleaned). */
 function reportGone(state: string): JobStateConflictError {
   return new JobStateConflictError("The report file is no longer available.", state);
 }

@@ -2,7 +2,7 @@ import type Router from "@koa/router";
 import type { Middleware } from "koa";
 import type { Model } from "../../tasks/model/load.js";
 import type { JobQueue } from "../../tasks/queue/types.js";
-import type { ReportFiles } from "../../tasks/report/files.js";
+import type { ReportStore } from "../../tasks/report-store/types.js";
 import type { JobStore } from "../../tasks/store/types.js";
 import type { AppConfig } from "../config.js";
 import { requireApiToken } from "../guards/api-token.js";
@@ -25,7 +25,7 @@ export interface RouteDeps {
   queue: JobQueue;
   store: JobStore;
   model: Model;
-  files: ReportFiles;
+  reports: ReportStore;
   metrics: AppMetrics;
   submit: (payload: JobPayload, opts?: { idempotencyKey?: string }) => Promise<Submission>;
   /** The submission rate limit, when RATE_LIMIT_PER_MINUTE is set. */
@@ -64,9 +64,9 @@ export function routeTable(deps: RouteDeps): Router {
       limit: deps.limit,
     }),
     predictApiRoutes({ store: deps.store, jobs, model: deps.model, maxBatchRows: config.MAX_BATCH_ROWS, guard }),
-    jobRoutes({ store: deps.store, jobs, files: deps.files }),
+    jobRoutes({ store: deps.store, jobs, reports: deps.reports }),
     apiDocsRoutes({ model: deps.model, maxBatchRows: config.MAX_BATCH_ROWS, guard }),
-    opsRoutes({ queue: deps.queue, store: deps.store, metrics: deps.metrics }),
+    opsRoutes({ queue: deps.queue, store: deps.store, reports: deps.reports, metrics: deps.metrics }),
   ];
   if (config.DASHBOARD) {
     routers.push(dashboardRoutes({ queue: deps.queue, store: deps.store, metrics: deps.metrics, tokens: config.API_TOKENS }));

@@ -3,10 +3,9 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { setTimeout as outageLasts } from "node:timers/promises";
-import amqplib from "amqplib";
 import { Redis } from "ioredis";
 import { startPrivateRedis, type PrivateRedis } from "../helpers/private-redis.js";
-import { realServices } from "../helpers/services.js";
+import { deadLettered } from "../helpers/services.js";
 import { SETOSA_FORM, startStack, type Stack } from "../helpers/stack.js";
 
 /**
@@ -14,15 +13,6 @@ import { SETOSA_FORM, startStack, type Stack } from "../helpers/stack.js";
  * the code before this test burnt all 3 attempts of every job it held (it needed about a second).
  */
 const OUTAGE_MS = 15_000;
-
-async function deadLettered(queue: string): Promise<number> {
-  const conn = await amqplib.connect(realServices().rabbitUrl);
-  try {
-    return (await (await conn.createChannel()).checkQueue(`${queue}.dead`)).messageCount;
-  } finally {
-    await conn.close();
-  }
-}
 
 /** A batch of `rows` flowers, posted as JSON with Async-Mode; returns the job id. */
 async function submitBatch(stack: Stack, rows: number): Promise<string> {

@@ -6,6 +6,7 @@ import { loadAppConfig } from "../../app/config.js";
 import { createApp } from "../../app/create-app.js";
 import { webDeps } from "../../app/web-deps.js";
 import { loadModel, type Model } from "../../tasks/model/load.js";
+import { createReportStore } from "../../tasks/report-store/create.js";
 import { memoryServices } from "../../tasks/services.js";
 import { startWorker } from "../../tasks/start-worker-process.js";
 import { silentLogger } from "./silent-logger.js";
@@ -23,9 +24,10 @@ export async function memoryApp(
 ) {
   const config = loadAppConfig({ RESULTS_DIR: mkdtempSync(join(tmpdir(), "iris-test-")), ...env });
   const services = memoryServices(config);
-  const deps = webDeps({ ...services, config, model: testModel(), logger: silentLogger });
+  const reports = createReportStore(config);
+  const deps = webDeps({ ...services, reports, config, model: testModel(), logger: silentLogger });
   const app = createApp(opts.limiter ? { ...deps, limiter: opts.limiter } : deps);
-  const worker = opts.worker ? await startWorker({ config, services, model: testModel(), logger: silentLogger }) : null;
+  const worker = opts.worker ? await startWorker({ config, services, model: testModel(), reports, logger: silentLogger }) : null;
   return {
     app,
     ...deps,

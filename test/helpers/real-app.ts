@@ -6,6 +6,7 @@ import { join } from "node:path";
 import { loadAppConfig } from "../../app/config.js";
 import { createApp } from "../../app/create-app.js";
 import { webDeps } from "../../app/web-deps.js";
+import { createReportStore } from "../../tasks/report-store/create.js";
 import { connectServices, dependencyChecks } from "../../tasks/services.js";
 import { startWorker } from "../../tasks/start-worker-process.js";
 import { waitForDependencies } from "../../tasks/wait-for-dependencies.js";
@@ -30,7 +31,8 @@ export async function realApp(env: Record<string, string> = {}) {
   const services = await connectServices(config, silentLogger, { name: ns, confirmTimeoutMs: 2000 });
   // connectServices returns before connecting; a test uses the services at once.
   await waitForDependencies({ checks: dependencyChecks(services), logger: silentLogger });
-  const deps = webDeps({ ...services, config, model: testModel(), logger: silentLogger });
+  const reports = createReportStore(config);
+  const deps = webDeps({ ...services, reports, config, model: testModel(), logger: silentLogger });
   const app = createApp(deps);
   const server: Server = createServer(app.callback());
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
@@ -42,7 +44,7 @@ export async function realApp(env: Record<string, string> = {}) {
     base: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
     config,
     ns,
-    files: deps.files,
+    reports,
     store: services.store,
     queue: services.queue,
     redis,
@@ -51,7 +53,7 @@ export async function realApp(env: Record<string, string> = {}) {
       return redis.keys(`${ns}:${kind}:*`);
     },
     async startWorker() {
-      worker ??= await startWorker({ config, services, model: testModel(), logger: silentLogger });
+      worker ??= await startWorker({ config, services, model: testModel(), reports, logger: silentLogger });
     },
     async close() {
       await worker?.close();

@@ -50,3 +50,13 @@ export async function deleteQueues(queue: string): Promise<void> {
     await conn.close().catch(() => {});
   }
 }
+
+/** How many messages the dead-letter queue of `queue` holds. */
+export async function deadLettered(queue: string): Promise<number> {
+  const conn = await amqplib.connect(realServices().rabbitUrl);
+  try {
+    return (await (await conn.createChannel()).checkQueue(`${queue}.dead`)).messageCount;
+  } finally {
+    await conn.close();
+  }
+}

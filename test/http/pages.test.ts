@@ -41,6 +41,10 @@ describe("pages and job endpoints (memory adapters)", () => {
     assert.equal(pdf.headers["content-disposition"], `attachment; filename="iris-report-${jobid}.pdf"`);
     assert.equal(Number(pdf.headers["content-length"]), pdf.body.length);
     assert.equal(pdf.body.subarray(0, 5).toString(), "%PDF-");
+    // HEAD: the same headers from the report's size, no body.
+    const head = await http.head(`/result?jobid=${jobid}`).expect(200).expect("content-type", "application/pdf");
+    assert.equal(head.headers["content-disposition"], `attachment; filename="iris-report-${jobid}.pdf"`);
+    assert.equal(Number(head.headers["content-length"]), pdf.body.length);
   });
 
   it("accepts the legacy field names (multipart too) and ignores Submit", async () => {

@@ -6,7 +6,7 @@ import { existsSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { reportFileName } from "../../tasks/report/files.js";
+import { reportFileName } from "../../tasks/report-store/types.js";
 import { batchPageCount } from "../../tasks/report/render-batch.js";
 import { testModel } from "../helpers/memory-app.js";
 import { openApiChecker, type OpenApiChecker } from "../helpers/openapi.js";
@@ -226,7 +226,7 @@ describe("JSON API on RabbitMQ + Redis", () => {
       const after = await call("GET", `/predict/${id}`);
       assert.equal(after.status, 200);
       assert.equal(after.body.state, "REVOKED");
-      assert.equal(existsSync(t.files.path(reportFileName(id))), false, "no report for a cancelled job");
+      assert.equal(existsSync(join(t.config.RESULTS_DIR, reportFileName(id))), false, "no report for a cancelled job");
     });
   });
 

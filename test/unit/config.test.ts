@@ -68,6 +68,24 @@ describe("configuration", () => {
     );
   });
 
+  it("parses REPORT_STORE: file by default, s3://BUCKET/PREFIX with the prefix ending in /", () => {
+    assert.deepEqual(loadConfig({}).REPORT_STORE, { kind: "file" });
+    assert.deepEqual(loadConfig({ REPORT_STORE: "s3://iris-reports" }).REPORT_STORE, { kind: "s3", bucket: "iris-reports", prefix: "" });
+    assert.deepEqual(loadConfig({ REPORT_STORE: "s3://iris-reports/" }).REPORT_STORE, { kind: "s3", bucket: "iris-reports", prefix: "" });
+    assert.deepEqual(loadConfig({ REPORT_STORE: "s3://b.example/prod/pdf" }).REPORT_STORE, {
+      kind: "s3",
+      bucket: "b.example",
+      prefix: "prod/pdf/",
+    });
+    for (const bad of ["s3", "s3://", "s3://Upper/x", "s3://ab", "gs://bucket/x", "s3://bucket/x?y=1", "/var/reports"]) {
+      assert.throws(() => loadConfig({ REPORT_STORE: bad }), /REPORT_STORE: must be file or s3:\/\/BUCKET\/PREFIX/, bad);
+    }
+    assert.equal(loadConfig({}).AWS_REGION, "us-east-1");
+    assert.throws(() => loadConfig({ AWS_ENDPOINT_URL_S3: "127.0.0.1:9000" }), /AWS_ENDPOINT_URL_S3: must be a HTTP URL/);
+    assert.throws(() => loadConfig({ AWS_ENDPOINT_URL: "minio:9000" }), /AWS_ENDPOINT_URL: must be a HTTP URL/);
+    assert.throws(() => loadConfig({ AWS_REGION: "EU West" }), /AWS_REGION: must be a region name/);
+  });
+
   it("parses API_TOKENS into a list", () => {
     assert.deepEqual(loadAppConfig({ API_TOKENS: "a, b,,c" }).API_TOKENS, ["a", "b", "c"]);
   });

@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { describe, it } from "node:test";
 import type { JobMessage } from "../../tasks/contract.js";
 import { createJobProcessor } from "../../tasks/process-job.js";
-import { createReportFiles } from "../../tasks/report/files.js";
+import { createFileReportStore } from "../../tasks/report-store/file.js";
 import { createMemoryStore } from "../../tasks/store/memory.js";
 import type { JobRecord, JobStore } from "../../tasks/store/types.js";
 import { newRecord } from "../contract/job-store.contract.js";
@@ -16,16 +16,16 @@ import { silentLogger } from "../helpers/silent-logger.js";
 function setup(render: (store: JobStore) => Promise<Buffer> = async () => Buffer.from("%PDF-1.7 fake")) {
   const store = createMemoryStore({ ttlSeconds: 60 });
   const dir = mkdtempSync(join(tmpdir(), "iris-pj-"));
-  const files = createReportFiles(dir);
+  const reports = createFileReportStore(dir);
   let writes = 0;
   const processJob = createJobProcessor({
     store,
     model: testModel(),
-    files: {
-      ...files,
-      write: (jobid, pdf) => {
+    reports: {
+      ...reports,
+      put: (jobid, pdf) => {
         writes++;
-        return files.write(jobid, pdf);
+        return reports.put(jobid, pdf);
       },
     },
     render: () => render(store),
