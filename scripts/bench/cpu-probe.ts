@@ -1,6 +1,6 @@
 import { acquireServices, startBenchStack } from "./stack.js";
 import { runLoad, percentile } from "./client.js";
-import { cpuSeconds, findPid, machineSeconds } from "./cpu.js";
+import { cpuSeconds, machineSeconds, pidListeningOn } from "./cpu.js";
 const services = acquireServices();
 const stack = await startBenchStack({ ...services, workers: 2, env: JSON.parse(process.env.EXTRA_ENV ?? "{}") });
 await runLoad({ base: stack.base, redisUrl: services.redisUrl, ns: stack.ns, total: 100, inFlight: 32 });
@@ -8,8 +8,8 @@ const pids: Record<string, number | null> = {
   web: stack.web.child.pid!,
   w1: stack.workers[0]!.child.pid!,
   w2: stack.workers[1]!.child.pid!,
-  rabbit: findPid("beam.smp"),
-  redis: findPid("redis-server"),
+  rabbit: pidListeningOn(services.rabbitUrl),
+  redis: pidListeningOn(services.redisUrl),
   bench: process.pid,
 };
 const before = Object.fromEntries(Object.entries(pids).map(([k, p]) => [k, p ? cpuSeconds(p) : 0]));
