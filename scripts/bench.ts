@@ -126,25 +126,33 @@ const targets: Array<[string, number, string, boolean]> = [
   [
     "(b) web + workers CPU ms per job, socket client (≤ 2.0)",
     median(perRep(webPlusWorkers)),
-    perRep(webPlusWorkers).map((v) => v.toFixed(2)).join(", "),
+    perRep(webPlusWorkers)
+      .map((v) => v.toFixed(2))
+      .join(", "),
     median(perRep(webPlusWorkers)) <= 2,
   ],
   [
     "(c) p50 at 1 in flight − median render, ms (≤ 3)",
     med.p50_ms_at_1! - med.compute_median_ms!,
-    perRep((r) => r.p50_ms_at_1! - r.compute_median_ms!).map((v) => v.toFixed(2)).join(", "),
+    perRep((r) => r.p50_ms_at_1! - r.compute_median_ms!)
+      .map((v) => v.toFixed(2))
+      .join(", "),
     med.p50_ms_at_1! - med.compute_median_ms! <= 3,
   ],
   [
     `(d) socket event p95 at ${IN_FLIGHT} in flight, ms, every repetition (≤ 5)`,
     Math.max(...perRep((r) => r[`socket_p95_ms_at_${IN_FLIGHT}`]!)),
-    perRep((r) => r[`socket_p95_ms_at_${IN_FLIGHT}`]!).map((v) => v.toFixed(2)).join(", "),
+    perRep((r) => r[`socket_p95_ms_at_${IN_FLIGHT}`]!)
+      .map((v) => v.toFixed(2))
+      .join(", "),
     Math.max(...perRep((r) => r[`socket_p95_ms_at_${IN_FLIGHT}`]!)) <= 5,
   ],
   [
     "(e) PSS of web + 2 workers at the end, MB (≤ 220)",
     med.web_plus_2_workers_pss_mb_at_end!,
-    perRep((r) => r.web_plus_2_workers_pss_mb_at_end!).map((v) => v.toFixed(1)).join(", "),
+    perRep((r) => r.web_plus_2_workers_pss_mb_at_end!)
+      .map((v) => v.toFixed(1))
+      .join(", "),
     med.web_plus_2_workers_pss_mb_at_end! <= 220,
   ],
 ];
@@ -165,8 +173,11 @@ console.log(
 );
 for (const run of runs) {
   const v = (role: string) => med[`cpu:${run}:${role}`]!;
-  const sum = (rs: readonly string[]) => median(reps.map((r) => rs.reduce((a, role) => a + r[`cpu:${run}:${role}`]!, 0)));
-  console.log(`| ${run} | ${ROLES.map((role) => v(role).toFixed(2)).join(" | ")} | ${sum(["web", "workers"]).toFixed(2)} | ${sum(ROLES).toFixed(2)} |`);
+  const sum = (rs: readonly string[]) =>
+    median(reps.map((r) => rs.reduce((a, role) => a + r[`cpu:${run}:${role}`]!, 0)));
+  console.log(
+    `| ${run} | ${ROLES.map((role) => v(role).toFixed(2)).join(" | ")} | ${sum(["web", "workers"]).toFixed(2)} | ${sum(ROLES).toFixed(2)} |`,
+  );
 }
 console.log("\n| target | value | runs | met |\n| --- | ---: | --- | --- |");
 for (const [k, v, runsText, met] of targets) console.log(`| ${k} | ${fmt(v)} | ${runsText} | ${met ? "yes" : "no"} |`);
@@ -174,10 +185,6 @@ mkdirSync("bench-results", { recursive: true });
 const file = `bench-results/bench-${new Date().toISOString().replace(/[:.]/g, "-")}.json`;
 writeFileSync(
   file,
-  JSON.stringify(
-    { reps, medians: med, targets, config: { REPS, JOBS, WORKERS, IN_FLIGHT, broker, redis } },
-    null,
-    2,
-  ),
+  JSON.stringify({ reps, medians: med, targets, config: { REPS, JOBS, WORKERS, IN_FLIGHT, broker, redis } }, null, 2),
 );
 console.log(`\nraw figures: ${file}`);

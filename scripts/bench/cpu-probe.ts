@@ -18,7 +18,14 @@ const meter = cpuMeter({
 });
 const N = Number(process.env.N ?? 1000);
 const client = (process.env.CLIENT ?? "socket") as ClientKind;
-const r = await runLoad({ base: stack.base, redisUrl: services.redisUrl, ns: stack.ns, total: N, inFlight: 32, client });
+const r = await runLoad({
+  base: stack.base,
+  redisUrl: services.redisUrl,
+  ns: stack.ns,
+  total: N,
+  inFlight: 32,
+  client,
+});
 const cpu = meter.stop(N);
 console.log(
   `${client}: jobs/s ${r.jobsPerSec.toFixed(1)} p50 ${percentile(r.latencyMs, 50).toFixed(1)} wall ${r.seconds.toFixed(2)}s`,

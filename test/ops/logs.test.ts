@@ -122,7 +122,10 @@ describe("logs: JSON lines per request and per job stage, LOG_LEVEL, no secrets"
   it("status reads, polled many times a job, log at debug like probes", () => {
     const reads = web.logs().filter((l) => l.msg === "request" && l.path === "/progress");
     assert.ok(reads.length >= 1);
-    assert.ok(reads.every((l) => l.level === "debug"), JSON.stringify(reads));
+    assert.ok(
+      reads.every((l) => l.level === "debug"),
+      JSON.stringify(reads),
+    );
   });
 
   it("no secret appears in any line: broker credentials, Redis password, API token", () => {
