@@ -4,6 +4,7 @@ import { TERMINAL_STATES } from "../tasks/contract.js";
 import type { JobRecord } from "../tasks/store/types.js";
 import { etagMatches, preferredWait } from "./http-preferences.js";
 import type { JobCache } from "./job-cache.js";
+import { markQuiet } from "./middleware/request-log.js";
 
 /** How a status route shows a job. */
 export interface StatusView {
@@ -45,6 +46,7 @@ export async function answerStatus(
   },
 ): Promise<void> {
   const { route } = opts;
+  markQuiet(ctx);
   const ifNoneMatch = ctx.get("If-None-Match") || undefined;
   const wait = preferredWait(ctx.get("Prefer") || undefined);
   let record = await opts.load(opts.rawId);

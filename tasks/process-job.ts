@@ -56,7 +56,8 @@ export function createJobProcessor(deps: JobProcessorDeps): (msg: JobMessage, at
     const advance = async (...updates: JobUpdate[]): Promise<void> => {
       const outcomes = await store.updateMany(msg.jobid, updates);
       if (outcomes.some((o) => !o?.applied)) throw new JobAlreadyFinal();
-      for (const u of updates) log.info({ stage: u.stage, progress: u.progress }, "job stage");
+      // One line per job at info (its end); each stage only at debug.
+      for (const u of updates) log.debug({ stage: u.stage, progress: u.progress }, "job stage");
     };
 
     // The opening stages go out together: a single flower is classified in microseconds, so it is

@@ -5,6 +5,14 @@ import { fixedFieldsLogger, type Logger } from "../../tasks/logger.js";
 const QUIET_PATHS = new Set(["/healthz", "/readyz", "/metrics"]);
 
 /**
+ * Marks a request as a machine's repeated read (a job's status, polled many times per job), so its
+ * line goes out at debug like a probe's: at info a job is its submission, its end and its download.
+ */
+export function markQuiet(ctx: Context): void {
+  ctx.state.quietLog = true;
+}
+
+/**
  * One log line per request: method, path, status, duration. Query strings are left out (they
  * hold ids and, for the dashboard, possibly a token); so are headers.
  */
@@ -16,7 +24,8 @@ export function requestLog(opts: { logger: Logger }) {
       await next();
     } finally {
       const ms = Number(process.hrtime.bigint() - started) / 1e6;
-      const level = QUIET_PATHS.has(ctx.path) && ctx.status < 400 ? "debug" : "info";
+      const quiet = QUIET_PATHS.has(ctx.path) || ctx.state.quietLog === true;
+      const level = quiet && ctx.status < 400 ? "debug" : "info";
       logger[level](
         { method: ctx.method, path: ctx.path, status: ctx.status, ms: Math.round(ms * 100) / 100 },
         "request",

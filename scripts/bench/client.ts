@@ -1,9 +1,12 @@
-// The benchmark's client: submits jobs over the JSON API, follows them over socket.io, fetches
-// and checks every PDF. Also measures socket event latency against the store's own Redis feed.
-import { Agent, request } from "node:http";
+// The benchmark's client: submits jobs over the JSON API, follows them over socket.io (or by
+// polling, see pollers.ts), fetches and checks every PDF. Also measures socket event latency
+// against the store's own Redis feed.
+import { Agent } from "node:http";
 import { performance } from "node:perf_hooks";
 import { Redis } from "ioredis";
 import { io, type Socket } from "socket.io-client";
+import { http } from "./http.js";
+import { httpFollower, type ClientKind, type PollStats } from "./pollers.js";
 
 const INPUT = { input: { sepal_length: 6.7, sepal_width: 3.0, petal_length: 5.8, petal_width: 2.2 } };
 const FINAL = new Set(["SUCCESS", "FAILURE", "REVOKED"]);
@@ -12,24 +15,6 @@ interface ProgressEvent {
   jobid: string;
   state: string;
   progress: number;
-}
-
-/** A kept-alive HTTP exchange with node:http (lighter on this shared CPU than fetch). */
-function http(
-  agent: Agent,
-  url: string,
-  opts: { method?: string; headers?: Record<string, string>; body?: string } = {},
-): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: Buffer }> {
-  return new Promise((resolve, reject) => {
-    const req = request(url, { agent, method: opts.method ?? "GET", headers: opts.headers }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on("data", (c: Buffer) => chunks.push(c));
-      res.on("end", () => resolve({ status: res.statusCode!, headers: res.headers, body: Buffer.concat(chunks) }));
-      res.on("error", reject);
-    });
-    req.on("error", reject);
-    req.end(opts.body);
-  });
 }
 
 /** One socket that follows many jobs in turn. */
@@ -84,11 +69,15 @@ export interface RunResult {
   marks: Array<{ id: string; submitted: number; accepted: number; final: number }>;
   /** When each store change ("jobid:state:progress") was heard on the Redis feed. */
   published: Map<string, number>;
+  /** Status requests the HTTP followers made (none for the socket client). */
+  poll: PollStats;
 }
 
 /**
  * Keeps `inFlight` jobs going until `total` are done: submit (Async-Mode) → wait for the final
- * socket event → GET the PDF and check it. Latency is submit → final event.
+ * state (`client`: socket event, default; or polled) → GET the PDF and check it. Latency is
+ * submit → final state seen. The Redis feed is heard in every kind, so the client's own CPU is
+ * comparable between them.
  */
 export async function runLoad(opts: {
   base: string;
@@ -96,8 +85,15 @@ export async function runLoad(opts: {
   ns: string;
   total: number;
   inFlight: number;
+  client?: ClientKind;
 }): Promise<RunResult> {
-  const followers = await Promise.all(Array.from({ length: opts.inFlight }, () => Follower.connect(opts.base)));
+  const kind = opts.client ?? "socket";
+  const agent = new Agent({ keepAlive: true, maxSockets: opts.inFlight });
+  const poll: PollStats = { requests: 0, notModified: 0 };
+  const followers =
+    kind === "socket"
+      ? await Promise.all(Array.from({ length: opts.inFlight }, () => Follower.connect(opts.base)))
+      : Array.from({ length: opts.inFlight }, () => httpFollower(agent, opts.base, kind, poll));
   // The store's change feed, heard in this same process: the reference clock for socket latency.
   const feed = new Redis(opts.redisUrl);
   const published = new Map<string, number>();
@@ -109,7 +105,6 @@ export async function runLoad(opts: {
   });
   await feed.subscribe(`${opts.ns}:events`);
 
-  const agent = new Agent({ keepAlive: true, maxSockets: opts.inFlight });
   const body = JSON.stringify(INPUT);
   let next = 0;
   let succeeded = 0;
@@ -160,7 +155,7 @@ export async function runLoad(opts: {
   const seconds = (performance.now() - started) / 1000;
   const socketLatencyMs: number[] = [];
   for (const f of followers) {
-    for (const r of f.received) {
+    for (const r of f instanceof Follower ? f.received : []) {
       const at = published.get(r.key);
       if (at !== undefined && r.at >= at) socketLatencyMs.push(r.at - at);
     }
@@ -178,6 +173,7 @@ export async function runLoad(opts: {
     socketLatencyMs,
     marks,
     published,
+    poll,
   };
 }
 

@@ -11,11 +11,15 @@ export function cpuSeconds(pid: number): number {
   return fields.slice(11, 15).reduce((a, f) => a + Number(f), 0) / TICKS;
 }
 
-/** The pid of the first process whose command line matches `pattern` (e.g. the broker), or null. */
-export function findPid(pattern: string): number | null {
+/**
+ * The pid of the process listening on the port of `url` (the broker or Redis the benchmark uses),
+ * or null. By port, not by name: the machine may run other agents' Redis and RabbitMQ.
+ */
+export function pidListeningOn(url: string): number | null {
   try {
-    const out = execFileSync("pgrep", ["-f", "-o", pattern], { encoding: "utf8" }).trim();
-    return out ? Number(out) : null;
+    const out = execFileSync("ss", ["-Hltnp", `sport = :${new URL(url).port}`], { encoding: "utf8" });
+    const pid = /pid=(\d+)/.exec(out)?.[1];
+    return pid ? Number(pid) : null;
   } catch {
     return null;
   }
@@ -28,4 +32,26 @@ export function machineSeconds(): { busy: number; idle: number } {
   const idle = cpu[3]! + cpu[4]!;
   const busy = cpu.slice(0, 8).reduce((a, b) => a + b, 0) - idle;
   return { busy: busy / TICKS, idle: idle / TICKS };
+}
+
+/** Processes whose CPU a phase is charged with, by role; null where the pid is unknown. */
+export type Roles = Record<string, number | null | number[]>;
+
+/** Starts a CPU meter over `roles`; `stop(jobs)` gives CPU ms per job for each role and the machine's idle %. */
+export function cpuMeter(roles: Roles) {
+  const pidsOf = (v: number | null | number[]) => (v === null ? [] : Array.isArray(v) ? v : [v]);
+  const read = () =>
+    Object.fromEntries(Object.entries(roles).map(([k, v]) => [k, pidsOf(v).reduce((a, p) => a + cpuSeconds(p), 0)]));
+  const before = read();
+  const machine0 = machineSeconds();
+  return {
+    stop(jobs: number): { perJobMs: Record<string, number>; idlePct: number } {
+      const after = read();
+      const machine1 = machineSeconds();
+      const idle = machine1.idle - machine0.idle;
+      const busy = machine1.busy - machine0.busy;
+      const perJobMs = Object.fromEntries(Object.keys(roles).map((k) => [k, ((after[k]! - before[k]!) * 1000) / jobs]));
+      return { perJobMs, idlePct: (100 * idle) / (idle + busy) };
+    },
+  };
 }

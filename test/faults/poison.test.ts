@@ -69,7 +69,8 @@ describe("fault: poison messages and an unusable results directory", () => {
     writeFileSync(notADir, "a file where a directory should be");
     const stack = await startStack({ workers: 0, env: { JOB_MAX_ATTEMPTS: "3" } });
     try {
-      await stack.addWorker({ RESULTS_DIR: join(notADir, "results") });
+      // LOG_LEVEL=debug: the attempts are counted by their "validating" stage lines.
+      await stack.addWorker({ RESULTS_DIR: join(notADir, "results"), LOG_LEVEL: "debug" });
       const id = await stack.submitOk();
       assert.deepEqual(await stack.waitAllFinal([id], 30_000), { FAILURE: 1 });
       const { body } = await stack.progress(id);

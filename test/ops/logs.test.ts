@@ -1,5 +1,6 @@
 // Structured logs, read from the processes' own output: JSON lines, one per request and one per
-// job stage with the job id, LOG_LEVEL honoured, and no secret in any line.
+// job stage with the job id (stages at debug, one line per job at info), LOG_LEVEL honoured, and
+// no secret in any line.
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { mkdtempSync } from "node:fs";
@@ -42,7 +43,8 @@ describe("logs: JSON lines per request and per job stage, LOG_LEVEL, no secrets"
       DASHBOARD: "on",
     };
     web = await startProcess("app/main.ts", { ...env, LOG_LEVEL: "debug" }, { readyMsg: "web ready" });
-    worker = await startProcess("tasks/main.ts", { ...env, LOG_LEVEL: "info" }, { readyMsg: "worker ready" });
+    // Stages log at debug (issue 16: one line per job at info).
+    worker = await startProcess("tasks/main.ts", { ...env, LOG_LEVEL: "debug" }, { readyMsg: "worker ready" });
     base = `http://127.0.0.1:${port}`;
 
     // Traffic that would leak secrets if anything logged URLs, queries or headers.
@@ -106,6 +108,24 @@ describe("logs: JSON lines per request and per job stage, LOG_LEVEL, no secrets"
     const done = mine.find((l) => l.msg === "job succeeded");
     assert.equal(done?.stage, "done");
     assert.equal(typeof done?.ms, "number");
+  });
+
+  it("one line per job at info, its end; the stages at debug", () => {
+    const mine = worker.logs().filter((l) => l.jobId === jobid);
+    assert.deepEqual(
+      mine.filter((l) => l.level === "info").map((l) => l.msg),
+      ["job succeeded"],
+    );
+    assert.ok(mine.filter((l) => l.msg === "job stage").every((l) => l.level === "debug"));
+  });
+
+  it("status reads, polled many times a job, log at debug like probes", () => {
+    const reads = web.logs().filter((l) => l.msg === "request" && l.path === "/progress");
+    assert.ok(reads.length >= 1);
+    assert.ok(
+      reads.every((l) => l.level === "debug"),
+      JSON.stringify(reads),
+    );
   });
 
   it("no secret appears in any line: broker credentials, Redis password, API token", () => {
