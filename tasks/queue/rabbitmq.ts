@@ -106,13 +106,23 @@ export function createRabbitQueue(opts: RabbitQueueOptions): RabbitQueue {
   async function publish(message: JobMessage): Promise<void> {
     const body = Buffer.from(JSON.stringify(message));
     await withDeadline(async () => {
-      const ch = await getPublishChannel();
+      const opening = getPublishChannel();
+      const ch = await opening;
       await new Promise<void>((resolve, reject) => {
         ch.sendToQueue(
           queue,
           body,
           { persistent: true, contentType: "application/json", messageId: message.jobid },
-          (err) => (err ? reject(new QueueUnavailableError("The broker refused the job.")) : resolve()),
+          (err) => {
+            if (!err) return resolve();
+            // A nack: the queue could not take it (no leader yet after a node was lost, say). The
+            // next publish gets a fresh channel rather than one the queue may keep refusing.
+            if (publishChannel === opening) {
+              publishChannel = null;
+              ch.close().catch(() => {});
+            }
+            reject(new QueueUnavailableError("The broker refused the job."));
+          },
         );
       });
     }, "confirm the job");

@@ -47,6 +47,15 @@ describe("fault: the RabbitMQ node leading the job queue is killed under load (3
         timeoutMs: 60_000,
         intervalMs: 10,
         what: "80 jobs sent after the kill accepted",
+      }).catch((err: Error) => {
+        const warnings = [stack.web, ...stack.workers].flatMap((p) =>
+          p.logs().filter((l) => l.level !== "info" && l.level !== "debug" || /rabbitmq/.test(String(l.msg))).slice(-12),
+        );
+        throw new Error(
+          `${err.message}: killed ${leader.name} (first URL ${cluster.nodes[0]!.name}); ` +
+            `${accepted.filter((a) => a.at > killedAt).length} accepted since, answers ${JSON.stringify(answers)}, the last refusal ${JSON.stringify(load.lastRefusal())}; ` +
+            `logs: ${JSON.stringify(warnings)}`,
+        );
       });
       await load.stop();
       const firstAfter = Math.min(...accepted.filter((a) => a.at > killedAt).map((a) => a.at));

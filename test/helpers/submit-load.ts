@@ -1,4 +1,8 @@
 import assert from "node:assert/strict";
+import { setTimeout as backoff } from "node:timers/promises";
+
+/** How long a submitter waits after a 503 before it sends the next submission. */
+const REFUSED_BACKOFF_MS = 50;
 
 /** A steady stream of async JSON-API submissions, for fault tests that break something under load. */
 export interface SubmitLoad {
@@ -8,6 +12,8 @@ export interface SubmitLoad {
   answers: Record<string, number>;
   /** When the last refused (503) submission was sent; 0 if none. */
   lastRefusedAt(): number;
+  /** The body of the last refusal (what the service said), for a failing test's message. */
+  lastRefusal(): unknown;
   /** Stops submitting; resolves once every submitter has had its last answer (rejects on a bad one). */
   stop(): Promise<void>;
 }
@@ -21,6 +27,7 @@ export function startSubmitLoad(base: string, input: Record<string, number>, sub
   const answers: Record<string, number> = {};
   let stopped = false;
   let lastRefusedAt = 0;
+  let lastRefusal: unknown = null;
   const submitter = async () => {
     while (!stopped) {
       const sentAt = Date.now();
@@ -36,6 +43,10 @@ export function startSubmitLoad(base: string, input: Record<string, number>, sub
       else {
         assert.equal(res.status, 503, `a submission answered ${res.status}: ${JSON.stringify(body)}`);
         lastRefusedAt = Math.max(lastRefusedAt, sentAt);
+        lastRefusal = body;
+        // A client's backoff after a 503, as Retry-After asks of real clients: refusals answered in
+        // a millisecond must not spin both cores, which the brokers' own recovery needs too.
+        await backoff(REFUSED_BACKOFF_MS);
       }
     }
   };
@@ -45,6 +56,7 @@ export function startSubmitLoad(base: string, input: Record<string, number>, sub
     accepted,
     answers,
     lastRefusedAt: () => lastRefusedAt,
+    lastRefusal: () => lastRefusal,
     async stop() {
       stopped = true;
       await running;
