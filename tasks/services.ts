@@ -80,7 +80,9 @@ export function connectRedis(
     connectionName: name,
     maxRetriesPerRequest: 2,
     retryStrategy: (times) => Math.min(100 * 2 ** times, 2000),
-    ...(opts.subscriber ? {} : { commandTimeout: REDIS_COMMAND_TIMEOUT_MS }),
+    // Commands issued in one turn of the event loop (the stage writes of the jobs a worker holds,
+    // the status reads of many requests) go out as one pipeline: one write, one read.
+    ...(opts.subscriber ? {} : { commandTimeout: REDIS_COMMAND_TIMEOUT_MS, enableAutoPipelining: true }),
   };
   if (target.sentinels) {
     // ioredis asks the sentinels for the primary at every (re)connect, and with failoverDetector

@@ -2,6 +2,7 @@ import { EventEmitter } from "node:events";
 import type { Channel, ChannelModel, ConfirmChannel, ConsumeMessage, RecoveringChannelModel } from "amqplib";
 import type { JobMessage } from "../contract.js";
 import { QueueUnavailableError } from "../errors.js";
+import { createAckBatcher, type AckBatcher } from "./ack-batcher.js";
 import type { Consumer, Delivery, JobQueue, Outcome, QueueStats } from "./types.js";
 
 /** Options for the RabbitMQ queue. The connection is made by the entry file, with amqplib's recovery on. */
@@ -155,24 +156,23 @@ export function createRabbitQueue(opts: RabbitQueueOptions): RabbitQueue {
     let opens = 0;
     const inFlight = new Set<Promise<void>>();
 
-    const settle = (ch: Channel, msg: ConsumeMessage, outcome: Outcome) => {
-      // If the channel died meanwhile the broker redelivers the message: nothing to settle here.
-      try {
-        if (outcome === "ack") ch.ack(msg);
-        else ch.nack(msg, false, outcome === "retry");
-      } catch (err) {
-        events.emit("warn", "could not settle a delivery (channel closed); it will be redelivered", err);
-      }
+    /** The open channel's settling (ack-batcher.ts): acks ready in one turn go out as one where safe. */
+    let acks: AckBatcher | null = null;
+
+    const settle = (batcher: AckBatcher, msg: ConsumeMessage, outcome: Outcome) => {
+      if (outcome === "ack") batcher.ack(msg);
+      else batcher.nack(msg, outcome === "retry");
     };
 
-    const onMessage = (ch: Channel, msg: ConsumeMessage) => {
+    const onMessage = (batcher: AckBatcher, msg: ConsumeMessage) => {
       const count = Number(msg.properties.headers?.["x-delivery-count"] ?? 0);
+      batcher.received(msg);
       const work = handler({ body: msg.content, attempt: count + 1 })
         .catch((err) => {
           events.emit("warn", "job handler threw; requeueing", err);
           return "retry" as Outcome;
         })
-        .then((outcome) => settle(ch, msg, outcome));
+        .then((outcome) => settle(batcher, msg, outcome));
       inFlight.add(work);
       void work.finally(() => inFlight.delete(work));
     };
@@ -208,15 +208,20 @@ export function createRabbitQueue(opts: RabbitQueueOptions): RabbitQueue {
         });
         await assertTopology(opened);
         await opened.prefetch(concurrency);
+        // If the channel dies, the broker redelivers what it held: nothing left to settle.
+        const batcher = createAckBatcher(opened, {
+          onError: (err) => events.emit("warn", "could not settle a delivery (channel closed); it will be redelivered", err),
+        });
         const reply = await opened.consume(
           queue,
           (msg) => {
-            if (msg) onMessage(opened, msg);
+            if (msg) onMessage(batcher, msg);
             else reconnect(model, "the broker cancelled the consumer (queue deleted or its node restarted)");
           },
           { noAck: false },
         );
         channel = opened;
+        acks = batcher;
         consumerTag = reply.consumerTag;
         if (opens++ > 0) events.emit("info", "consumer re-established");
         return true;
@@ -252,6 +257,7 @@ export function createRabbitQueue(opts: RabbitQueueOptions): RabbitQueue {
         const ch = channel;
         if (ch && consumerTag) await ch.cancel(consumerTag).catch(() => {});
         await Promise.allSettled([...inFlight]);
+        acks?.flush();
         channel = null;
         if (ch) await ch.close().catch(() => {});
       },

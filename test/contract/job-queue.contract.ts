@@ -132,6 +132,44 @@ export function describeJobQueue(name: string, make: (maxAttempts: number) => Pr
       }
     });
 
+    it("acks that finish together never settle a delivery still running below them", async () => {
+      const t = await make(3);
+      try {
+        const sent = Array.from({ length: 4 }, newMessage);
+        for (const m of sent) await t.queue.publish(m);
+        const attempts = new Map<string, number[]>();
+        let releaseFirst!: (o: Outcome) => void;
+        const first = new Promise<Outcome>((r) => (releaseFirst = r));
+        let releaseRest!: () => void;
+        const rest = new Promise<void>((r) => (releaseRest = r));
+        const consumer = await t.queue.consume(
+          async ({ body, attempt }) => {
+            const id = (JSON.parse(body.toString()) as JobMessage).jobid;
+            attempts.set(id, [...(attempts.get(id) ?? []), attempt]);
+            if (id === sent[0]!.jobid) return attempt === 1 ? first : "ack";
+            await rest;
+            return "ack";
+          },
+          { concurrency: 4 },
+        );
+        await waitFor(() => attempts.size === 4, { what: "all four delivered" });
+        // The three later ones finish in one turn; their acks go out at the end of it.
+        releaseRest();
+        for (let i = 0; i < 3; i++) await new Promise((r) => setImmediate(r));
+        // Then the first, still unsettled, is retried: it must come back (an ack covering it
+        // would have removed it, and the nack of a settled delivery closes the channel).
+        releaseFirst("retry");
+        await waitFor(() => attempts.get(sent[0]!.jobid)?.length === 2, { what: "the first delivered again" });
+        await consumer.stop();
+        assert.deepEqual(attempts.get(sent[0]!.jobid), [1, 2]);
+        for (const m of sent.slice(1)) assert.deepEqual(attempts.get(m.jobid), [1], "acked once, not redelivered");
+        assert.deepEqual(await t.deadLetters(), []);
+        assert.equal((await t.queue.stats()).messages, 0);
+      } finally {
+        await t.dispose();
+      }
+    });
+
     it("stop() waits for deliveries in hand and takes no more", async () => {
       const t = await make(3);
       try {
