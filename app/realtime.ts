@@ -11,6 +11,9 @@ import { originCheck } from "./socket-origin.js";
 /** How many jobs one socket may follow; a progress page needs one. */
 const MAX_SUBSCRIPTIONS_PER_SOCKET = 20;
 
+/** Reads in flight at once when a feed gap is caught up (one per followed job). */
+const CATCH_UP_READS_AT_ONCE = 50;
+
 /** What a `subscribe` acknowledgement carries. */
 export type SubscribeAck = { ok: true } | { ok: false; error: string; status: number };
 
@@ -143,7 +146,22 @@ export async function attachRealtime(deps: {
       if (socket) sendIfNewer(socket, body);
     }
   };
-  const unsubscribe = await store.subscribe(relay);
+  /**
+   * After a gap in the feed (its connection dropped or hung), the changes it hid are read back for
+   * every job a socket here follows: a final state published into the gap would otherwise never
+   * reach the page, whose socket stayed connected. sendIfNewer drops what a socket already has.
+   */
+  const catchUp = async () => {
+    const ids = [...io.sockets.adapter.rooms.keys()].filter((r) => r.startsWith("job:")).map((r) => r.slice(4));
+    for (let i = 0; i < ids.length; i += CATCH_UP_READS_AT_ONCE) {
+      const records = await Promise.all(ids.slice(i, i + CATCH_UP_READS_AT_ONCE).map((id) => store.get(id)));
+      for (const record of records) if (record) relay(record);
+    }
+  };
+  const unsubscribe = await store.subscribe(relay, {
+    onResume: () =>
+      void catchUp().catch((err) => logger.warn({ err: describeError(err).body.error }, "could not re-read followed jobs after a feed gap")),
+  });
 
   let closing: Promise<void> | undefined;
   return {

@@ -11,8 +11,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import { Redis } from "ioredis";
+import { io as connectSocket } from "socket.io-client";
 import { loadAppConfig } from "../../app/config.js";
 import { createApp } from "../../app/create-app.js";
+import { attachRealtime } from "../../app/realtime.js";
 import { webDeps } from "../../app/web-deps.js";
 import { createMemoryJobMetrics } from "../../tasks/metrics.js";
 import { createJobCache } from "../../app/job-cache.js";
@@ -71,6 +73,7 @@ async function feedStack() {
     jobs,
   });
   const server = createServer(app.callback());
+  const realtime = await attachRealtime({ server, store, logger: silentLogger });
   await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
   const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   /** Calls of every command but the ones the test and the feed's heartbeat make (INFO, PING). */
@@ -97,7 +100,7 @@ async function feedStack() {
       proxy.resume();
       await jobs.close();
       server.closeAllConnections();
-      await new Promise((r) => server.close(r));
+      await realtime.close(); // closes the server too
       for (const c of [client, subscriber, otherClient, admin]) c.disconnect();
       await proxy.close();
       await redis.close();
@@ -175,6 +178,32 @@ describe("fault: status from the change feed, on a real Redis", () => {
       await waitFor(async () => (await s.progress(job.jobid)).body!.progress === 0.6, { what: "the next change to be heard" });
       assert.equal((await s.commands()) - afterUpdate, 0, "heard, not read");
     } finally {
+      await s.close();
+    }
+  });
+
+  it("a socket following a job hears the change the feed missed, once the feed is back", async () => {
+    const s = await feedStack();
+    const socket = connectSocket(s.base, { transports: ["websocket"], reconnection: false, forceNew: true });
+    try {
+      const job = newJob();
+      await s.other.create(job);
+      const heard: Array<{ state: string; progress: number }> = [];
+      socket.on("progress", (body: { state: string; progress: number }) => heard.push(body));
+      assert.deepEqual(await socket.timeout(5000).emitWithAck("subscribe", { jobid: job.jobid }), { ok: true });
+      await waitFor(() => heard.length === 1, { what: "the current state" });
+      await s.proxy.cut();
+      await waitFor(() => !s.jobs.stats().live, { what: "the gap to be noticed" });
+      // The job ends while the web's feed is away: that change is published to no one here.
+      await s.other.update(job.jobid, { state: "SUCCESS", stage: "done", progress: 1 });
+      await s.proxy.restore();
+      await waitFor(() => heard.at(-1)?.state === "SUCCESS", { timeoutMs: 10_000, what: "the socket to hear SUCCESS" });
+      assert.deepEqual(
+        heard.map((b) => b.state),
+        ["PENDING", "SUCCESS"],
+      );
+    } finally {
+      socket.disconnect();
       await s.close();
     }
   });
