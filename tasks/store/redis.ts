@@ -84,7 +84,7 @@ export interface RedisStoreOptions {
   /** How the change feed notices a hung connection (redis-feed.ts). */
   feedHeartbeat?: FeedHeartbeat;
   /**
-   * Replicas that must hold a final state (SUCCESS or FAILURE) before `update` returns: Redis WAIT,
+   * Replicas that must hold a final state (SUCCESS, FAILURE or REVOKED) before `update` returns: Redis WAIT,
    * up to WAIT_REPLICAS_MS. 0 (default) waits for none.
    */
   waitReplicas?: number;
@@ -167,7 +167,8 @@ export function createRedisStore(opts: RedisStoreOptions): JobStore {
       const reply = await runUpdate(jobid, update);
       if (!reply) return null;
       const outcome = { applied: reply[0] === 1, record: decodeFlat(reply[1])! };
-      const final = update.state === "SUCCESS" || update.state === "FAILURE";
+      // A cancellation too: lost in a failover, the job would run after all.
+      const final = update.state === "SUCCESS" || update.state === "FAILURE" || update.state === "REVOKED";
       if (outcome.applied && final && waitReplicas > 0 && now().getTime() >= replicasShortUntil) {
         // Before the worker acknowledges the message: a failover to a replica that never got this
         // write would otherwise leave the job unfinished with no message left to finish it.

@@ -60,6 +60,11 @@ describe("store: final states wait for REDIS_WAIT_REPLICAS replicas", () => {
     assert.equal((await finish(a))?.applied, true);
     assert.equal(await waits(), before + 1, "a final state waits for the replica");
     assert.deepEqual(events, [], "the replica confirmed: nothing to say");
+    // A cancellation is final too: lost in a failover, the job would run after all.
+    const cancelled = await job(5);
+    before = await waits();
+    assert.equal((await store.update(cancelled, { state: "REVOKED", stage: "cancelled", progress: 1 }))?.applied, true);
+    assert.equal(await waits(), before + 1, "a cancellation waits for the replica");
 
     group.hang(group.ports[1]!);
     try {
