@@ -324,13 +324,13 @@ describe("separate hosts: lb, web1, web2, worker1, worker2, RabbitMQ, Redis and 
     await waitFor(
       async () => {
         const open = jobs.filter((j) => !final.has(j.id));
-        await pool(open.length, 16, async (i) => {
+        await pool(open.length, 8, async (i) => {
           const body = await progress(open[i]!.id);
           if (["SUCCESS", "FAILURE", "REVOKED"].includes(body.state)) final.set(body.jobid, body);
         });
         return final.size === API_JOBS;
       },
-      { timeoutMs: 120_000, intervalMs: 200, what: `${API_JOBS} jobs final (${final.size} so far)` },
+      { timeoutMs: 120_000, intervalMs: 500, what: `${API_JOBS} jobs final (${final.size} so far)` },
     );
     const doneMs = Date.now() - t0;
     for (const j of jobs) {
