@@ -8,19 +8,24 @@
 #   scripts/s3-server.sh down          stop what `up` started and delete its state
 # State (config, pid files, logs) lives in S3_STATE_DIR (default .test-services/s3, git-ignored); each
 # instance needs its own. Nothing outside that directory is touched, and no daemon it did not start.
+# The gateway listens on S3_BIND_ADDR (default 127.0.0.1; e.g. a network namespace's own address, run
+# inside it with `ip netns exec`); the monitor and the OSD stay on loopback.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 state="$(realpath -m "${S3_STATE_DIR:-$PWD/.test-services/s3}")"
 conf="$state/ceph.conf"
+bind="${S3_BIND_ADDR:-127.0.0.1}"
 ACCESS_KEY=iris-test-access
 SECRET_KEY=iris-test-secret-0123456789abcdef
 
 log() { echo "[s3-server] $*" >&2; }
-port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-# An HTTP answer (any status) on the port, not just an open socket; no curl needed.
+# The gateway's address, as `up` recorded it.
+rgw_addr() { cat "$state/rgw.addr" 2>/dev/null || echo 127.0.0.1; }
+port_open() { (exec 3<>"/dev/tcp/${2:-127.0.0.1}/$1") 2>/dev/null; }
+# An HTTP answer (any status) on the port (of 127.0.0.1, or of $2), not just an open socket; no curl needed.
 answers_http() {
   (
-    exec 3<>"/dev/tcp/127.0.0.1/$1" && printf 'GET / HTTP/1.0\r\n\r\n' >&3 && IFS= read -r -t 2 line <&3 &&
+    exec 3<>"/dev/tcp/${2:-127.0.0.1}/$1" && printf 'GET / HTTP/1.0\r\n\r\n' >&3 && IFS= read -r -t 2 line <&3 &&
       [[ "$line" == HTTP/* ]]
   ) 2>/dev/null
 }
@@ -39,12 +44,12 @@ ensure_packages() {
 
 # A free port p in [lo, hi) with p..p+span-1 all free (the monitor, then the OSD's and the
 # gateway's messenger ports). Random, so two instances on one machine rarely try the same.
-free_range() { # lo hi span
+free_range() { # lo hi span [host]
   local p i tries=0 ok
   while [ $tries -lt 200 ]; do
     p=$(($1 + RANDOM % ($2 - $1)))
     ok=1
-    for ((i = 0; i < $3; i++)); do port_open $((p + i)) && { ok=""; break; }; done
+    for ((i = 0; i < $3; i++)); do port_open $((p + i)) "${4:-127.0.0.1}" && { ok=""; break; }; done
     [ -n "$ok" ] && { echo "$p"; return 0; }
     tries=$((tries + 1))
   done
@@ -102,7 +107,7 @@ memstore_device_bytes = 1073741824
 osd_fast_shutdown = false
 [client.rgw]
 # tcp_nodelay: without it a 10 kB GET takes ~47 ms (Nagle against delayed ACKs).
-rgw_frontends = beast endpoint=127.0.0.1:$2 tcp_nodelay=1
+rgw_frontends = beast endpoint=$bind:$2 tcp_nodelay=1
 rgw_data = $state/rgw
 rgw_enable_usage_log = false
 rgw_lc_debug_interval = -1
@@ -110,11 +115,11 @@ EOF
 }
 
 start_gateway() {
-  local port; port="$(cat "$state/rgw.port")"
+  local port addr; port="$(cat "$state/rgw.port")"; addr="$(rgw_addr)"
   radosgw -c "$conf" -n client.rgw
-  wait_until 60 "radosgw on :$port" port_open "$port"
+  wait_until 60 "radosgw on $addr:$port" port_open "$port" "$addr"
   # Answers S3 (not just the TCP port): an anonymous ListBuckets gets an XML answer.
-  wait_until 30 "radosgw answering" answers_http "$port"
+  wait_until 30 "radosgw answering" answers_http "$port" "$addr"
 }
 
 up() {
@@ -124,8 +129,9 @@ up() {
   rm -rf "$state"
   mkdir -p "$state"/{run,log,mon,osd,rgw}
   mon_port="$(free_range 30000 50000 25)"
-  rgw_port="$(free_range 50000 60000 1)"
+  rgw_port="$(free_range 50000 60000 1 "$bind")"
   echo "$rgw_port" >"$state/rgw.port"
+  echo "$bind" >"$state/rgw.addr"
   write_conf "$mon_port" "$rgw_port"
   touch "$state/started"
   trap 'down; exit 1' ERR
@@ -140,12 +146,12 @@ up() {
   radosgw-admin -c "$conf" user create --uid=iris-test --display-name=iris-test \
     --access-key="$ACCESS_KEY" --secret-key="$SECRET_KEY" >/dev/null
   trap - ERR
-  log "started radosgw on :$rgw_port (monitor :$mon_port) in $((SECONDS - started)) s"
+  log "started radosgw on $bind:$rgw_port (monitor :$mon_port) in $((SECONDS - started)) s"
   print_env
 }
 
 print_env() {
-  echo "AWS_ENDPOINT_URL_S3=http://127.0.0.1:$(cat "$state/rgw.port")"
+  echo "AWS_ENDPOINT_URL_S3=http://$(rgw_addr):$(cat "$state/rgw.port")"
   echo "AWS_ACCESS_KEY_ID=$ACCESS_KEY"
   echo "AWS_SECRET_ACCESS_KEY=$SECRET_KEY"
   echo "AWS_REGION=us-east-1"

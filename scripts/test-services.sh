@@ -46,6 +46,10 @@ ensure_packages() {
     command -v ceph-osd >/dev/null || missing+=(ceph-osd)
     command -v radosgw >/dev/null || missing+=(radosgw)
     command -v ceph >/dev/null || missing+=(ceph-common)
+    # Separate network hosts (test/faults/separate-hosts.test.ts): namespaces and veth links, and
+    # nginx as the load balancer in front of two web processes.
+    command -v ip >/dev/null || missing+=(iproute2)
+    command -v nginx >/dev/null || missing+=(nginx)
   fi
   [ ${#missing[@]} -eq 0 ] && return 0
   if [ "$(id -u)" != 0 ]; then
@@ -53,7 +57,18 @@ ensure_packages() {
   fi
   log "installing ${missing[*]}"
   apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  # Debian's maintainer scripts start the daemons they install (nginx, redis-server,
+  # rabbitmq-server) as system services; the tests start their own, so a policy-rc.d that forbids
+  # every start (exit 101) is in place during the install, unless the machine has one already
+  # (then it is left as it is).
+  local policy=/usr/sbin/policy-rc.d own_policy="" rc=0
+  if [ ! -e "$policy" ]; then
+    printf '#!/bin/sh\n# scripts/test-services.sh: no service starts during its install\nexit 101\n' >"$policy"
+    chmod 755 "$policy"; own_policy=1
+  fi
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null || rc=$?
+  [ -z "$own_policy" ] || rm -f "$policy"
+  [ $rc -eq 0 ] || { log "apt-get install failed ($rc)"; exit $rc; }
 }
 
 # A free loopback port in [lo, hi) whose companion port (+offset) is free too (RabbitMQ's

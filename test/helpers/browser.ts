@@ -23,10 +23,11 @@ export const CHROMIUM_ARGS = [
 /**
  * Launches chromium with a fresh profile: playwright's launch() always makes a new temporary
  * user-data-dir and removes it on close (passing --user-data-dir yourself is refused by it).
+ * `extraArgs` are added to CHROMIUM_ARGS.
  */
-export async function launchChromium(): Promise<Browser> {
+export async function launchChromium(extraArgs: readonly string[] = []): Promise<Browser> {
   if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: run the suite with \`npm test\` (it installs chromium)`);
-  return chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS, timeout: 60_000 });
+  return chromium.launch({ executablePath: CHROMIUM, headless: true, args: [...CHROMIUM_ARGS, ...extraArgs], timeout: 60_000 });
 }
 
 /** What a page did, recorded for assertions. */

@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { connect, createServer } from "node:net";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { compiledEntry, runtimeFlags } from "./entry.js";
 import { waitFor } from "./wait-for.js";
@@ -15,10 +16,10 @@ export async function freePort(): Promise<number> {
   return port;
 }
 
-/** True when something accepts TCP connections on `port` of 127.0.0.1. */
-export function portAnswers(port: number): Promise<boolean> {
+/** True when something accepts TCP connections on `port` of 127.0.0.1 (or of `host`). */
+export function portAnswers(port: number, host = "127.0.0.1"): Promise<boolean> {
   return new Promise((resolve) => {
-    const sock = connect(port, "127.0.0.1");
+    const sock = connect(port, host);
     sock.once("connect", () => {
       sock.destroy();
       resolve(true);
@@ -38,15 +39,25 @@ export interface ServiceProcess {
   exited: Promise<number | null>;
 }
 
-/** Starts the compiled `entry` (e.g. "app/main.ts") with `env` and waits for a log line whose msg is `readyMsg`. */
+/**
+ * Starts the compiled `entry` (e.g. "app/main.ts") with `env` and waits for a log line whose msg is
+ * `readyMsg`. With `netns` it runs inside that network namespace (`ip netns exec`, which execs the
+ * command: the child's pid is node's); with `inheritEnv: false` it gets `env` (and LOG_LEVEL) only,
+ * not this process's environment.
+ */
 export async function startProcess(
   entry: string,
   env: Record<string, string>,
-  opts: { readyMsg: string; timeoutMs?: number; cwd?: string },
+  opts: { readyMsg: string; timeoutMs?: number; cwd?: string; netns?: string; inheritEnv?: boolean },
 ): Promise<ServiceProcess> {
-  const child = spawn(process.execPath, [...runtimeFlags(entry), compiledEntry(entry)], {
+  // A source entry's compiled file is the checkout's (absolute: `cwd` may be any directory); a
+  // compiled one is taken as given, relative to `cwd` (image-runtime.test.ts runs a copied app).
+  const script = entry.endsWith(".js") ? entry : join(ROOT, compiledEntry(entry));
+  const command = [process.execPath, ...runtimeFlags(entry), script];
+  if (opts.netns) command.unshift("ip", "netns", "exec", opts.netns);
+  const child = spawn(command[0]!, command.slice(1), {
     cwd: opts.cwd ?? ROOT,
-    env: { ...process.env, LOG_LEVEL: "info", ...env },
+    env: { ...(opts.inheritEnv === false ? {} : process.env), LOG_LEVEL: "info", ...env },
     stdio: ["ignore", "pipe", "pipe"],
   });
   const lines: string[] = [];

@@ -37,11 +37,20 @@ export function s3Client(env: Record<string, string>, overrides: Partial<S3Clien
   );
 }
 
-export async function startS3Server(): Promise<S3Server> {
-  const parent = join(ROOT, ".test-services");
+/**
+ * Starts the server. With `netns` every daemon runs inside that network namespace (the script
+ * runs there, `ip netns exec`) and the gateway listens on `bindAddr`, the namespace's own address;
+ * `parent` is where its state directory goes (default .test-services/).
+ */
+export async function startS3Server(opts: { netns?: string; bindAddr?: string; parent?: string } = {}): Promise<S3Server> {
+  const parent = opts.parent ?? join(ROOT, ".test-services");
   mkdirSync(parent, { recursive: true });
   const dir = mkdtempSync(join(parent, "s3-"));
-  const script = (cmd: string) => run("bash", [SCRIPT, cmd], { env: { ...process.env, S3_STATE_DIR: dir }, timeout: 120_000 });
+  const scriptEnv = { ...process.env, S3_STATE_DIR: dir, ...(opts.bindAddr ? { S3_BIND_ADDR: opts.bindAddr } : {}) };
+  const script = (cmd: string) =>
+    opts.netns
+      ? run("ip", ["netns", "exec", opts.netns, "bash", SCRIPT, cmd], { env: scriptEnv, timeout: 120_000 })
+      : run("bash", [SCRIPT, cmd], { env: scriptEnv, timeout: 120_000 });
   const { stdout } = await script("up");
   const env = Object.fromEntries(
     stdout
