@@ -145,7 +145,12 @@ standin docker.io/library/rabbitmq:4.1-alpine rabbitmq.Containerfile "$STATE/emp
 r=$!
 standin docker.io/library/redis:7.4-alpine redis.Containerfile "$STATE/empty" &
 d=$!
-wait $n && wait $r && wait $d
+# The s3 profile's MinIO: Ceph RGW speaking S3 in its place, under the tag the compose file pins.
+MINIO_IMAGE=$(sed -n 's/^ *image: *\(minio\/minio:[^ ]*\)$/\1/p' "$ROOT/docker-compose.yml")
+[ -n "$MINIO_IMAGE" ] || { log "no minio/minio image in docker-compose.yml"; exit 1; }
+standin "docker.io/$MINIO_IMAGE" minio.Containerfile "$ROOT/scripts/compose-standins" &
+m=$!
+wait $n && wait $r && wait $d && wait $m
 log "stand-in base images ready in $((SECONDS - t)) s"
 
 # ---- the project image, built once (the worker service runs the web's image) --------------------

@@ -138,8 +138,10 @@ describe("docker-compose.yml", () => {
     assert.equal(createBucket!.ports, undefined);
   });
 
-  it("web and workers do not depend on the s3 profile (it may be off)", () => {
+  it("web and workers do not depend on the s3 profile (it may be off); the stand-in is built for its image", () => {
     for (const s of [web!, worker!]) assert.ok(!("s3" in s.depends_on!) && !("create-bucket" in s.depends_on!));
+    assert.match(read("scripts/test-compose.sh"), /minio\.Containerfile/);
+    assert.match(read("scripts/compose-standins/minio.Containerfile"), /NOT MinIO/);
   });
 
   it("workers yield the CPU to the web between containers, as WORKER_NICE does within one host", () => {
