@@ -210,6 +210,7 @@ dc up -d --no-build --no-recreate --scale worker=3 >>"$STATE/up.log" 2>&1
 wait_healthy 120
 log "scaled to 3 workers, healthy in $((SECONDS - t)) s"
 
-# ---- the test, through the published port (and compose/podman for the faults) ------------------
+# ---- the test, through the published port (and compose/podman for the faults); at its end the
+# same project again with `--profile s3` and REPORT_STORE=s3://… (MinIO's stand-in) --------------
 export IRIS_COMPOSE_FILE=$ROOT/docker-compose.yml
 node --import tsx --test --test-concurrency=1 --test-reporter=spec test/compose/stack.ts
