@@ -145,7 +145,12 @@ standin docker.io/library/rabbitmq:4.1-alpine rabbitmq.Containerfile "$STATE/emp
 r=$!
 standin docker.io/library/redis:7.4-alpine redis.Containerfile "$STATE/empty" &
 d=$!
-wait $n && wait $r && wait $d
+# The s3 profile's MinIO: Ceph RGW speaking S3 in its place, under the tag the compose file pins.
+MINIO_IMAGE=$(sed -n 's/^ *image: *\(minio\/minio:[^ ]*\)$/\1/p' "$ROOT/docker-compose.yml")
+[ -n "$MINIO_IMAGE" ] || { log "no minio/minio image in docker-compose.yml"; exit 1; }
+standin "docker.io/$MINIO_IMAGE" minio.Containerfile "$ROOT/scripts/compose-standins" &
+m=$!
+wait $n && wait $r && wait $d && wait $m
 log "stand-in base images ready in $((SECONDS - t)) s"
 
 # ---- the project image, built once (the worker service runs the web's image) --------------------
@@ -205,6 +210,7 @@ dc up -d --no-build --no-recreate --scale worker=3 >>"$STATE/up.log" 2>&1
 wait_healthy 120
 log "scaled to 3 workers, healthy in $((SECONDS - t)) s"
 
-# ---- the test, through the published port (and compose/podman for the faults) ------------------
+# ---- the test, through the published port (and compose/podman for the faults); at its end the
+# same project again with `--profile s3` and REPORT_STORE=s3://… (MinIO's stand-in) --------------
 export IRIS_COMPOSE_FILE=$ROOT/docker-compose.yml
 node --import tsx --test --test-concurrency=1 --test-reporter=spec test/compose/stack.ts

@@ -23,18 +23,26 @@ interface Service {
   environment?: Record<string, string>;
   volumes?: string[];
   depends_on?: Record<string, { condition: string }>;
-  healthcheck?: { test: string[] };
+  healthcheck?: { test?: string[]; disable?: boolean };
   restart?: string;
+  profiles?: string[];
 }
 const compose = parse(read("docker-compose.yml"), { merge: true }) as {
   services: Record<string, Service>;
   volumes: Record<string, unknown>;
 };
-const { rabbitmq, redis, web, worker } = compose.services as Record<string, Service>;
+const { rabbitmq, redis, web, worker, s3, "create-bucket": createBucket } = compose.services as Record<string, Service>;
+const byProfile = (profile: string | undefined) =>
+  Object.keys(compose.services)
+    .filter((name) => compose.services[name]!.profiles?.[0] === profile)
+    .sort();
 
 describe("docker-compose.yml", () => {
-  it("has rabbitmq, redis, web and worker", () => {
-    assert.deepEqual(Object.keys(compose.services).sort(), ["rabbitmq", "redis", "web", "worker"]);
+  it("has rabbitmq, redis, web and worker, and in the s3 profile only s3 and create-bucket", () => {
+    assert.deepEqual(byProfile(undefined), ["rabbitmq", "redis", "web", "worker"]);
+    assert.deepEqual(byProfile("s3"), ["create-bucket", "s3"]);
+    assert.deepEqual(s3!.profiles, ["s3"]);
+    assert.deepEqual(createBucket!.profiles, ["s3"]);
   });
 
   it("rabbitmq: credentials from the environment (never guest), a health check, a data volume", () => {
@@ -42,7 +50,7 @@ describe("docker-compose.yml", () => {
     assert.match(env.RABBITMQ_DEFAULT_USER!, /^\$\{RABBITMQ_USER/);
     assert.match(env.RABBITMQ_DEFAULT_PASS!, /^\$\{RABBITMQ_PASSWORD:\?/, "the password is required, no default");
     assert.ok(!JSON.stringify(rabbitmq).includes("guest"));
-    assert.equal(rabbitmq!.healthcheck!.test[1], "rabbitmq-diagnostics");
+    assert.equal(rabbitmq!.healthcheck!.test![1], "rabbitmq-diagnostics");
     assert.ok(rabbitmq!.volumes!.some((v) => v.endsWith(":/var/lib/rabbitmq")));
     assert.equal(rabbitmq!.restart, "unless-stopped");
   });
@@ -51,7 +59,7 @@ describe("docker-compose.yml", () => {
     assert.deepEqual(redis!.command, ["redis-server", "--appendonly", "yes"]);
     assert.ok(redis!.volumes!.some((v) => /^redis-data:\/data$/.test(v)));
     assert.ok("redis-data" in compose.volumes);
-    assert.match(redis!.healthcheck!.test.join(" "), /redis-cli ping/);
+    assert.match(redis!.healthcheck!.test!.join(" "), /redis-cli ping/);
     assert.equal(redis!.restart, "unless-stopped");
   });
 
@@ -96,6 +104,46 @@ describe("docker-compose.yml", () => {
     }
   });
 
+  it("web and workers take REPORT_STORE (file by default) and the AWS variables, the endpoint defaulting to the s3 service", () => {
+    for (const s of [web!, worker!, createBucket!]) {
+      const env = s.environment!;
+      assert.equal(env.REPORT_STORE, "${REPORT_STORE:-file}");
+      assert.equal(env.AWS_ACCESS_KEY_ID, "${AWS_ACCESS_KEY_ID:-}");
+      assert.equal(env.AWS_SECRET_ACCESS_KEY, "${AWS_SECRET_ACCESS_KEY:-}");
+      assert.equal(env.AWS_REGION, "${AWS_REGION:-us-east-1}");
+      // `-`, not `:-`: set and empty in .env means AWS S3 itself.
+      assert.equal(env.AWS_ENDPOINT_URL_S3, "${AWS_ENDPOINT_URL_S3-http://s3:9000}");
+    }
+  });
+
+  it("s3 (profile s3): a pinned MinIO release, its root user the services' key pair, a health check, a data volume, no host port", () => {
+    assert.match(s3!.image!, /^minio\/minio:RELEASE\.\d{4}-\d\d-\d\dT\d\d-\d\d-\d\dZ$/);
+    assert.deepEqual(s3!.command, ["server", "/data"]);
+    assert.equal(s3!.environment!.MINIO_ROOT_USER, "${AWS_ACCESS_KEY_ID:-iris}");
+    assert.equal(s3!.environment!.MINIO_ROOT_PASSWORD, "${AWS_SECRET_ACCESS_KEY:-}");
+    assert.deepEqual(s3!.healthcheck!.test, ["CMD", "mc", "ready", "local"]);
+    assert.deepEqual(s3!.volumes, ["s3-data:/data"]);
+    assert.ok("s3-data" in compose.volumes);
+    assert.equal(s3!.ports, undefined, "reached on the compose network only");
+    assert.equal(s3!.restart, "unless-stopped");
+  });
+
+  it("create-bucket (profile s3): our image's bucket command, once MinIO is healthy, again only on failure", () => {
+    assert.equal(createBucket!.image, web!.image);
+    assert.equal(createBucket!.build, undefined);
+    assert.deepEqual(createBucket!.command, ["node", "dist/tasks/ensure-bucket.js"]);
+    assert.deepEqual(createBucket!.depends_on, { s3: { condition: "service_healthy" } });
+    assert.equal(createBucket!.restart, "on-failure");
+    assert.equal(createBucket!.healthcheck!.disable, true, "the image's /healthz probe does not apply");
+    assert.equal(createBucket!.ports, undefined);
+  });
+
+  it("web and workers do not depend on the s3 profile (it may be off); the stand-in is built for its image", () => {
+    for (const s of [web!, worker!]) assert.ok(!("s3" in s.depends_on!) && !("create-bucket" in s.depends_on!));
+    assert.match(read("scripts/test-compose.sh"), /minio\.Containerfile/);
+    assert.match(read("scripts/compose-standins/minio.Containerfile"), /NOT MinIO/);
+  });
+
   it("workers yield the CPU to the web between containers, as WORKER_NICE does within one host", () => {
     const shares = (s: typeof web) => (s as { cpu_shares?: number }).cpu_shares ?? 1024;
     assert.ok(shares(worker) < shares(web), `worker ${shares(worker)} against web ${shares(web)}`);
@@ -120,12 +168,15 @@ describe("docker-compose config (Debian's docker-compose, no engine needed)", ()
   const envFile = join(mkdtempSync(join(tmpdir(), "iris-compose-")), "empty.env");
   writeFileSync(envFile, "");
   // An empty --env-file, so a developer's own .env cannot change the result.
-  const config = (env: Record<string, string>, ...args: string[]) =>
-    spawnSync("docker-compose", ["--env-file", envFile, "config", ...args], {
+  // A leading `--profile NAME` is a global option: it goes before `config`.
+  const config = (env: Record<string, string>, ...args: string[]) => {
+    const global = args[0] === "--profile" ? args.splice(0, 2) : [];
+    return spawnSync("docker-compose", ["--env-file", envFile, ...global, "config", ...args], {
       cwd: ROOT,
       env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "/tmp", ...env },
       encoding: "utf8",
     });
+  };
 
   it("accepts the file (config -q) when RABBITMQ_PASSWORD is set", () => {
     const res = config({ RABBITMQ_PASSWORD: "pw-for-test" }, "-q");
@@ -147,6 +198,43 @@ describe("docker-compose config (Debian's docker-compose, no engine needed)", ()
     });
     assert.notEqual(res.status, 0);
     assert.match(res.stderr, /RABBITMQ_PASSWORD/);
+  });
+
+  it("with --profile s3 and REPORT_STORE=s3://…: valid, with s3 and create-bucket, and the keys resolved for all of them", () => {
+    const env = { RABBITMQ_PASSWORD: "pw-for-test", REPORT_STORE: "s3://iris-reports/", AWS_SECRET_ACCESS_KEY: "s3-secret-for-test" };
+    const res = config(env, "--profile", "s3");
+    assert.equal(res.status, 0, res.stderr);
+    const resolved = parse(res.stdout) as { services: Record<string, Service>; volumes: Record<string, unknown> };
+    assert.deepEqual(Object.keys(resolved.services).sort(), ["create-bucket", "rabbitmq", "redis", "s3", "web", "worker"]);
+    for (const name of ["web", "worker", "create-bucket"]) {
+      const e = resolved.services[name]!.environment!;
+      assert.equal(e.REPORT_STORE, "s3://iris-reports/");
+      assert.equal(e.AWS_ENDPOINT_URL_S3, "http://s3:9000");
+      assert.equal(e.AWS_SECRET_ACCESS_KEY, "s3-secret-for-test");
+    }
+    assert.deepEqual(resolved.services.s3!.environment, { MINIO_ROOT_USER: "iris", MINIO_ROOT_PASSWORD: "s3-secret-for-test" });
+    assert.equal(resolved.services["create-bucket"]!.environment!.RABBITMQ_URL, undefined, "it needs no broker");
+    assert.ok("s3-data" in resolved.volumes);
+  });
+
+  it("without the profile the s3 services stay off and web and workers keep REPORT_STORE=file", () => {
+    const res = config({ RABBITMQ_PASSWORD: "pw-for-test" });
+    assert.equal(res.status, 0, res.stderr);
+    const resolved = parse(res.stdout) as { services: Record<string, Service> };
+    // docker-compose 1.29 lists every service; `up` starts only those of no profile or an active one.
+    const off = Object.keys(resolved.services).filter((n) => resolved.services[n]!.profiles?.length);
+    assert.deepEqual(off.sort(), ["create-bucket", "s3"]);
+    for (const name of off) assert.deepEqual(resolved.services[name]!.profiles, ["s3"]);
+    for (const name of ["web", "worker"]) {
+      assert.equal(resolved.services[name]!.environment!.REPORT_STORE, "file");
+    }
+  });
+
+  it("an empty AWS_ENDPOINT_URL_S3 stays empty (AWS S3 itself), not the s3 service", () => {
+    const res = config({ RABBITMQ_PASSWORD: "pw-for-test", AWS_ENDPOINT_URL_S3: "" });
+    assert.equal(res.status, 0, res.stderr);
+    const resolved = parse(res.stdout) as { services: Record<string, Service> };
+    assert.equal(resolved.services.web!.environment!.AWS_ENDPOINT_URL_S3, "");
   });
 
   it("resolves the broker URL from the environment for web and worker", () => {
