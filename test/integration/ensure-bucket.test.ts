@@ -15,6 +15,7 @@ import { ReportStoreError } from "../../tasks/report-store/errors.js";
 import { compiledEntry } from "../helpers/entry.js";
 import { freePort } from "../helpers/processes.js";
 import { uniqueName } from "../helpers/services.js";
+import { waitFor } from "../helpers/wait-for.js";
 import { startS3Server, type S3Server } from "../helpers/s3-server.js";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
@@ -27,9 +28,10 @@ interface Run {
 }
 
 /** Runs the compiled entry on a clean environment (no profile files, no instance metadata) plus `env`. */
-function ensureBucketProcess(env: Record<string, string>, args: string[] = []): Promise<Run> {
+function ensureBucketProcess(env: Record<string, string>, args: string[] = []): Promise<Run> & { output(): string } {
   const started = Date.now();
-  return new Promise((resolve, reject) => {
+  let output = "";
+  const running = new Promise<Run>((resolve, reject) => {
     const child = spawn(process.execPath, [compiledEntry("tasks/ensure-bucket.ts"), ...args], {
       cwd: ROOT,
       env: {
@@ -40,7 +42,6 @@ function ensureBucketProcess(env: Record<string, string>, args: string[] = []): 
       },
       stdio: ["ignore", "pipe", "pipe"],
     });
-    let output = "";
     child.stdout.on("data", (c) => (output += c));
     child.stderr.on("data", (c) => (output += c));
     const timer = setTimeout(() => {
@@ -56,6 +57,8 @@ function ensureBucketProcess(env: Record<string, string>, args: string[] = []): 
       resolve({ code, ms: Date.now() - started, lines, output });
     });
   });
+  /** What it has written so far. */
+  return Object.assign(running, { output: () => output });
 }
 
 let s3: S3Server;
@@ -98,10 +101,11 @@ describe("ensure-bucket (the s3 profile's bucket command) on a real S3 server", 
   it("waits for a store that is not there yet, and creates the bucket once it answers", async () => {
     const bucket = uniqueName("eb-late").toLowerCase();
     await s3.stopGateway();
-    let run: Promise<Run>;
+    let run: ReturnType<typeof ensureBucketProcess>;
     try {
       run = ensureBucketProcess({ ...s3.env, REPORT_STORE: `s3://${bucket}/`, LOG_LEVEL: "debug" }, ["--wait-seconds=60"]);
-      await new Promise((r) => setTimeout(r, 2000));
+      // The gateway comes back only once the command has found it away and is waiting.
+      await waitFor(() => run.output().includes("report store not answering yet"), { timeoutMs: 30_000, what: "a retry" });
     } finally {
       await s3.startGateway();
     }
