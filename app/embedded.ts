@@ -27,7 +27,7 @@ const services = distributed
       onFatal: (message) => exitFatal(logger, message),
     })
   : memoryServices(config);
-const reports = createReportStore(config);
+const reports = await createReportStore(config);
 // On RabbitMQ and Redis, wait for them as the worker does (the memory adapters answer at once).
 if (distributed || reports.ping) await waitForDependencies({ checks: dependencyChecks(services, { reports }), logger });
 const worker = await startWorker({ config, services, model, reports, logger });

@@ -22,7 +22,7 @@ const services = await connectServices(config, logger, {
   confirmTimeoutMs: 800,
   onFatal: (message) => exitFatal(logger, message),
 });
-const reports = createReportStore(config);
+const reports = await createReportStore(config);
 const web = await startWeb(webDeps({ ...services, reports, config, model, logger, processMetrics: true }));
 logger.info({ port: web.port, model: model.version, pid: process.pid }, "web listening");
 const waiting = new AbortController();

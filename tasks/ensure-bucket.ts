@@ -5,7 +5,7 @@
 // or refused) or 2 (a bad configuration). The compose file's s3 profile runs it once.
 import { loadConfig } from "./config.js";
 import { createLogger, exitFatal } from "./logger.js";
-import { createS3Client } from "./report-store/create.js";
+import { createS3Client } from "./report-store/s3-client.js";
 import { ensureBucket } from "./report-store/ensure-bucket.js";
 import { ReportStoreUnavailableError } from "./report-store/errors.js";
 

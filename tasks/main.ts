@@ -30,7 +30,7 @@ const services = await connectServices(config, logger, {
   name: `worker-${process.pid}`,
   onFatal: (message) => exitFatal(logger, message),
 });
-const reports = createReportStore(config);
+const reports = await createReportStore(config);
 const health = config.WORKER_HEALTH_PORT ? await startHealthServer({ port: config.WORKER_HEALTH_PORT, logger }) : null;
 let worker: { close(): Promise<void> } | null = null;
 const waiting = new AbortController();

@@ -1,43 +1,22 @@
-import { S3Client, type S3ClientConfig } from "@aws-sdk/client-s3";
+import type { S3Client } from "@aws-sdk/client-s3";
 import type { TaskConfig } from "../config.js";
 import { createFileReportStore } from "./file.js";
-import { createS3ReportStore } from "./s3.js";
 import type { ReportStore } from "./types.js";
 
-/**
- * The S3 client for REPORT_STORE=s3://…: endpoint and region from the config, credentials from the
- * SDK's own chain (AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, profiles, instance roles) unless
- * `overrides` gives them (tests).
- */
-export function createS3Client(
-  config: Pick<TaskConfig, "AWS_ENDPOINT_URL_S3" | "AWS_ENDPOINT_URL" | "AWS_REGION">,
-  overrides: Partial<S3ClientConfig> = {},
-): S3Client {
-  const endpoint = config.AWS_ENDPOINT_URL_S3 ?? config.AWS_ENDPOINT_URL;
-  return new S3Client({
-    region: config.AWS_REGION,
-    // A custom endpoint (MinIO, RGW, R2) is addressed path-style: http://host/bucket/key, no
-    // per-bucket DNS name needed.
-    ...(endpoint ? { endpoint, forcePathStyle: true } : {}),
-    // Checksums only where S3 requires them: Ceph RGW (Pacific) and other S3-compatible stores do
-    // not understand the SDK's default aws-chunked trailing checksums (MissingContentLength).
-    // Single-part uploads carry Content-MD5 instead (s3.ts).
-    requestChecksumCalculation: "WHEN_REQUIRED",
-    responseChecksumValidation: "WHEN_REQUIRED",
-    // A refused connection fails at once; a black-holed one after 2 s; a silent peer after 30 s
-    // idle (long enough for a slow client reading a large report). Each call has its own deadline too.
-    requestHandler: { connectionTimeout: 2000, socketTimeout: 30_000 },
-    ...overrides,
-  });
-}
+type StoreConfig = Pick<TaskConfig, "REPORT_STORE" | "RESULTS_DIR" | "AWS_ENDPOINT_URL_S3" | "AWS_ENDPOINT_URL" | "AWS_REGION">;
 
-/** The report store REPORT_STORE names; `makeClient` lets a test pass its own S3 client. */
-export function createReportStore(
-  config: Pick<TaskConfig, "REPORT_STORE" | "RESULTS_DIR" | "AWS_ENDPOINT_URL_S3" | "AWS_ENDPOINT_URL" | "AWS_REGION">,
-  deps: { makeClient?: (c: typeof config) => S3Client } = {},
-): ReportStore {
+/**
+ * The report store REPORT_STORE names; `makeClient` lets a test pass its own S3 client. The AWS SDK
+ * is loaded only for an s3:// store: it adds ~4–12 MB to every process that loads it, and most
+ * deployments keep reports in files (BENCHMARKS.md, "Memory").
+ */
+export async function createReportStore(
+  config: StoreConfig,
+  deps: { makeClient?: (c: StoreConfig) => S3Client } = {},
+): Promise<ReportStore> {
   const setting = config.REPORT_STORE;
   if (setting.kind === "file") return createFileReportStore(config.RESULTS_DIR);
+  const [{ createS3Client }, { createS3ReportStore }] = await Promise.all([import("./s3-client.js"), import("./s3.js")]);
   const client = (deps.makeClient ?? createS3Client)(config);
   return createS3ReportStore({ client, bucket: setting.bucket, prefix: setting.prefix });
 }

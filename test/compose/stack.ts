@@ -372,7 +372,7 @@ describe("compose stack with the s3 profile (MinIO's stand-in, REPORT_STORE=s3:/
     // The bucket's listing, from inside the web container with the service's own config and client.
     const list = `
       const { loadConfig } = await import("/app/dist/tasks/config.js");
-      const { createS3Client } = await import("/app/dist/tasks/report-store/create.js");
+      const { createS3Client } = await import("/app/dist/tasks/report-store/s3-client.js");
       const { ListObjectsV2Command } = await import("@aws-sdk/client-s3");
       const config = loadConfig();
       const client = createS3Client(config);

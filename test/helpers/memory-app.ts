@@ -24,7 +24,7 @@ export async function memoryApp(
 ) {
   const config = loadAppConfig({ RESULTS_DIR: mkdtempSync(join(tmpdir(), "iris-test-")), ...env });
   const services = memoryServices(config);
-  const reports = createReportStore(config);
+  const reports = await createReportStore(config);
   const deps = webDeps({ ...services, reports, config, model: testModel(), logger: silentLogger });
   const app = createApp(opts.limiter ? { ...deps, limiter: opts.limiter } : deps);
   const worker = opts.worker ? await startWorker({ config, services, model: testModel(), reports, logger: silentLogger }) : null;

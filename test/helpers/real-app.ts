@@ -31,7 +31,7 @@ export async function realApp(env: Record<string, string> = {}) {
   const services = await connectServices(config, silentLogger, { name: ns, confirmTimeoutMs: 2000 });
   // connectServices returns before connecting; a test uses the services at once.
   await waitForDependencies({ checks: dependencyChecks(services), logger: silentLogger });
-  const reports = createReportStore(config);
+  const reports = await createReportStore(config);
   const deps = webDeps({ ...services, reports, config, model: testModel(), logger: silentLogger });
   const app = createApp(deps);
   const server: Server = createServer(app.callback());

@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { CreateBucketCommand, type S3Client, type S3ClientConfig } from "@aws-sdk/client-s3";
-import { createS3Client } from "../../tasks/report-store/create.js";
+import { createS3Client } from "../../tasks/report-store/s3-client.js";
 import { uniqueName } from "./services.js";
 
 const run = promisify(execFile);
