@@ -123,6 +123,9 @@ export async function connectServices(
   // defers it with setImmediate), so the listeners below see every event, the first included.
   const nodes = createEndpointRotation(splitAmqpUrls(config.RABBITMQ_URL));
   const connection = await amqplib.connect(nodes.endpoint, {
+    // Nagle off (amqplib leaves it on): a small frame written while an earlier one is unacknowledged
+    // (a publish after an ack, an ack after an ack) would wait for the broker's delayed ACK.
+    noDelay: true,
     clientProperties: { connection_name: opts.name },
     recovery: {
       initialDelay: 200,
