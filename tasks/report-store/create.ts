@@ -8,7 +8,7 @@ type StoreConfig = Pick<TaskConfig, "REPORT_STORE" | "RESULTS_DIR" | "AWS_ENDPOI
 /**
  * The report store REPORT_STORE names; `makeClient` lets a test pass its own S3 client. The AWS SDK
  * is loaded only for an s3:// store: it adds ~4–12 MB to every process that loads it, and most
- * deployments keep reports in files (BENCHMARKS.md, "Memory").
+ * deployments keep reports in files (BENCHMARKS.md, "The evening of 2026-12-02").
  */
 export async function createReportStore(
   config: StoreConfig,
