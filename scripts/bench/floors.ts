@@ -3,14 +3,15 @@
 // fit into 3 ms beside the HTTP request and the socket event. npm run bench runs it in every
 // repetition; `node --import tsx scripts/bench/floors.ts` runs it alone (REDIS_URL/RABBITMQ_URL
 // reuse running services, as the other probes do).
-import { randomBytes } from "node:crypto";
-import { closeSync, fsyncSync, mkdtempSync, openSync, renameSync, rmSync, writeSync } from "node:fs";
+import { randomBytes, randomUUID } from "node:crypto";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import amqplib from "amqplib";
 import { Redis } from "ioredis";
-import { percentile } from "./client.js";
+import { createFileReportStore } from "../../tasks/report-store/file.js";
+import { median } from "./client.js";
 
 export interface Floors {
   /** A persistent message published to a quorum queue, until the broker's confirm. */
@@ -19,7 +20,7 @@ export interface Floors {
   deliver_p50_ms: number;
   /** One Redis command's round trip (HSET of a job-sized hash). */
   redis_p50_ms: number;
-  /** A 10.5 kB report written to a temp file, fsynced and renamed into place. */
+  /** A 10.5 kB report put into the file report store the workers use (temp file, fsync, rename). */
   report_write_p50_ms: number;
   /**
    * The serial sum at 1 in flight: the job's record (Redis), the confirmed publish, the
@@ -29,16 +30,20 @@ export interface Floors {
   required_p50_ms: number;
 }
 
-const timed = async (work: () => Promise<unknown>): Promise<number> => {
-  const t = performance.now();
-  await work();
-  return performance.now() - t;
-};
+/** The median time of `work`, run `n` times one after another after 10 untimed warm-ups. */
+async function medianOf(n: number, work: () => Promise<unknown>): Promise<number> {
+  const times: number[] = [];
+  for (let i = 0; i < n + 10; i++) {
+    const t = performance.now();
+    await work();
+    if (i >= 10) times.push(performance.now() - t);
+  }
+  return median(times);
+}
 
 /** Measures each round trip `n` times (after a few warm-ups) and returns the medians. */
 export async function measureFloors(opts: { redisUrl: string; rabbitUrl: string; n?: number }): Promise<Floors> {
   const n = opts.n ?? 200;
-  const warm = 10;
   const queue = `bench-floor-${randomBytes(4).toString("hex")}`;
   // noDelay, as the service connects: with Nagle a publish written right after an ack waits for
   // the broker's delayed TCP ACK (~40 ms here).
@@ -55,11 +60,7 @@ export async function measureFloors(opts: { redisUrl: string; rabbitUrl: string;
           err ? reject(err) : resolve(),
         ),
       );
-    const confirms: number[] = [];
-    for (let i = 0; i < n + warm; i++) {
-      const ms = await timed(publish);
-      if (i >= warm) confirms.push(ms);
-    }
+    const confirm = await medianOf(n, publish);
     await ch.purgeQueue(queue);
 
     // Delivery: publish, and time until the consumer has the message (acked at once, as a worker
@@ -72,50 +73,26 @@ export async function measureFloors(opts: { redisUrl: string; rabbitUrl: string;
       consumer.ack(msg);
       arrived?.();
     });
-    const delivers: number[] = [];
-    for (let i = 0; i < n + warm; i++) {
+    const deliver = await medianOf(n, () => {
       const got = new Promise<void>((resolve) => (arrived = resolve));
-      const ms = await timed(async () => {
-        ch.sendToQueue(queue, body, { persistent: true });
-        await got;
-      });
-      if (i >= warm) delivers.push(ms);
-    }
+      ch.sendToQueue(queue, body, { persistent: true });
+      return got;
+    });
     await consumer.close();
 
     await redis.connect();
     const key = `bench-floor:${queue}`;
     const fields = { state: "SUCCESS", progress: "1", stage: "done", updated_at: new Date().toISOString(), result: "setosa" };
-    const redisTrips: number[] = [];
-    for (let i = 0; i < n + warm; i++) {
-      const ms = await timed(() => redis.hset(key, fields));
-      if (i >= warm) redisTrips.push(ms);
-    }
+    const redisWrite = await medianOf(n, () => redis.hset(key, fields));
     await redis.del(key);
 
+    const reports = createFileReportStore(dir);
     const report = randomBytes(10_500);
-    const writes: number[] = [];
-    for (let i = 0; i < n + warm; i++) {
-      const ms = await timed(async () => {
-        const tmp = join(dir, `.r${i}.tmp`);
-        const fd = openSync(tmp, "w");
-        try {
-          writeSync(fd, report);
-          fsyncSync(fd);
-        } finally {
-          closeSync(fd);
-        }
-        renameSync(tmp, join(dir, `r${i}.pdf`));
-      });
-      if (i >= warm) writes.push(ms);
-    }
-
-    const p50 = (v: number[]) => percentile(v, 50);
     const floors = {
-      confirm_p50_ms: p50(confirms),
-      deliver_p50_ms: p50(delivers),
-      redis_p50_ms: p50(redisTrips),
-      report_write_p50_ms: p50(writes),
+      confirm_p50_ms: confirm,
+      deliver_p50_ms: deliver,
+      redis_p50_ms: redisWrite,
+      report_write_p50_ms: await medianOf(n, () => reports.put(randomUUID(), report)),
     };
     return {
       ...floors,
