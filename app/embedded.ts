@@ -23,7 +23,6 @@ if (!distributed && (config.RABBITMQ_URL || redis)) {
 const services = distributed
   ? await connectServices(config, logger, {
       name: `embedded-${process.pid}`,
-      confirmTimeoutMs: 800,
       onFatal: (message) => exitFatal(logger, message),
     })
   : memoryServices(config);

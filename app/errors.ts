@@ -118,6 +118,14 @@ export function errorHandler(opts: { logger: Logger }) {
     } catch (err) {
       const { status, body, headers, expose } = describeError(err);
       if (!expose) opts.logger.error({ err, method: ctx.method, path: ctx.path }, "unhandled error");
+      // A dependency refused, dropped or timed out: the client gets a sentence, the operator the
+      // reason (which dependency, and how), without a stack.
+      else if (status === 503 && err instanceof Error) {
+        opts.logger.warn(
+          { method: ctx.method, path: ctx.path, error: err.name, reason: err.message },
+          "service unavailable",
+        );
+      }
       ctx.status = status;
       ctx.set(headers);
       if (status === 405) {

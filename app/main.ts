@@ -19,7 +19,6 @@ if (!config.RABBITMQ_URL || !redisTarget(config)) {
 const model = loadModel();
 const services = await connectServices(config, logger, {
   name: `web-${process.pid}`,
-  confirmTimeoutMs: 800,
   onFatal: (message) => exitFatal(logger, message),
 });
 const reports = await createReportStore(config);

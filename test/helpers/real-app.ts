@@ -28,7 +28,7 @@ export async function realApp(env: Record<string, string> = {}) {
     RESULTS_DIR: mkdtempSync(join(tmpdir(), "iris-api-")),
     ...env,
   });
-  const services = await connectServices(config, silentLogger, { name: ns, confirmTimeoutMs: 2000 });
+  const services = await connectServices(config, silentLogger, { name: ns });
   // connectServices returns before connecting; a test uses the services at once.
   await waitForDependencies({ checks: dependencyChecks(services), logger: silentLogger });
   const reports = await createReportStore(config);
