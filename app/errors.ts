@@ -11,6 +11,7 @@ import {
 import { ReportStoreUnavailableError } from "../tasks/report-store/errors.js";
 import type { Logger } from "../tasks/logger.js";
 import { HttpError, IdempotencyConflictError, RateLimitedError, UnauthorizedError } from "./http-errors.js";
+import { markUnavailable } from "./middleware/request-log.js";
 
 type ErrorClass = abstract new (...args: never[]) => Error;
 
@@ -119,13 +120,8 @@ export function errorHandler(opts: { logger: Logger }) {
       const { status, body, headers, expose } = describeError(err);
       if (!expose) opts.logger.error({ err, method: ctx.method, path: ctx.path }, "unhandled error");
       // A dependency refused, dropped or timed out: the client gets a sentence, the operator the
-      // reason (which dependency, and how), without a stack.
-      else if (status === 503 && err instanceof Error) {
-        opts.logger.warn(
-          { method: ctx.method, path: ctx.path, error: err.name, reason: err.message },
-          "service unavailable",
-        );
-      }
+      // reason (which dependency, and how) on the request's own line (middleware/request-log.ts).
+      else if (status === 503 && err instanceof Error) markUnavailable(ctx, err);
       ctx.status = status;
       ctx.set(headers);
       if (status === 405) {

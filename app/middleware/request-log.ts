@@ -13,8 +13,17 @@ export function markQuiet(ctx: Context): void {
 }
 
 /**
+ * Records why a request was answered 503 (the error's class and its message, both the service's
+ * own fixed text), so its line says which dependency refused, dropped or timed out, and how.
+ */
+export function markUnavailable(ctx: Context, err: Error): void {
+  ctx.state.unavailable = { error: err.name, reason: err.message };
+}
+
+/**
  * One log line per request: method, path, status, duration. Query strings are left out (they
- * hold ids and, for the dashboard, possibly a token); so are headers.
+ * hold ids and, for the dashboard, possibly a token); so are headers. A 503 for a dependency
+ * (markUnavailable) goes out at warn with its reason, whatever the path.
  */
 export function requestLog(opts: { logger: Logger }) {
   const logger = fixedFieldsLogger(opts.logger);
@@ -25,9 +34,10 @@ export function requestLog(opts: { logger: Logger }) {
     } finally {
       const ms = Number(process.hrtime.bigint() - started) / 1e6;
       const quiet = QUIET_PATHS.has(ctx.path) || ctx.state.quietLog === true;
-      const level = quiet && ctx.status < 400 ? "debug" : "info";
+      const unavailable = ctx.state.unavailable as { error: string; reason: string } | undefined;
+      const level = unavailable ? "warn" : quiet && ctx.status < 400 ? "debug" : "info";
       logger[level](
-        { method: ctx.method, path: ctx.path, status: ctx.status, ms: Math.round(ms * 100) / 100 },
+        { method: ctx.method, path: ctx.path, status: ctx.status, ms: Math.round(ms * 100) / 100, ...unavailable },
         "request",
       );
     }

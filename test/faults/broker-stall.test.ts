@@ -64,10 +64,11 @@ describe("fault: the path to RabbitMQ stalls (bytes held both ways, connections 
       assert.match(String(refused.body.error), /queue/i);
       assert.ok(refused.ms >= CONFIRM_TIMEOUT_MS - 50, `503 after ${refused.ms} ms`);
       assert.ok(refused.ms < CONFIRM_TIMEOUT_MS + 1500, `503 after ${refused.ms} ms`);
-      const line = await waitFor(() => stack.web.logs().find((l) => l.msg === "service unavailable"), {
+      const line = await waitFor(() => stack.web.logs().find((l) => l.msg === "request" && l.status === 503), {
         what: "the web to log why it answered 503",
       });
       assert.equal(line.error, "QueueUnavailableError");
+      assert.equal(line.level, "warn");
       proxy.resume();
 
       // The same processes accept and finish jobs again.

@@ -5,9 +5,10 @@ import Koa from "koa";
 import { pino } from "pino";
 import request from "supertest";
 import { errorHandler } from "../../app/errors.js";
+import { requestLog } from "../../app/middleware/request-log.js";
 import { QueueFullError, QueueUnavailableError, StoreUnavailableError } from "../../tasks/errors.js";
 
-/** A Koa app whose one route throws `err`, logging into the returned lines. */
+/** A Koa app (request log, then error handler, as create-app.ts orders them) whose one route throws `err`, logging into the returned lines. */
 function appThrowing(err: Error) {
   const lines: Array<Record<string, unknown>> = [];
   const sink = new Writable({
@@ -18,6 +19,7 @@ function appThrowing(err: Error) {
   });
   const logger = pino({ level: "info", formatters: { level: (label) => ({ level: label }) } }, sink);
   const app = new Koa();
+  app.use(requestLog({ logger }));
   app.use(errorHandler({ logger }));
   app.use(() => {
     throw err;
@@ -25,7 +27,7 @@ function appThrowing(err: Error) {
   return { app, lines };
 }
 
-describe("the error handler's log", () => {
+describe("the request's log line when it fails", () => {
   // A 503 told the operator nothing but its status: which dependency refused, and how, was lost
   // (a benchmark run's 34 refused submissions left no line saying why).
   for (const err of [
@@ -38,8 +40,11 @@ describe("the error handler's log", () => {
       const { app, lines } = appThrowing(err);
       const res = await request(app.callback()).post("/predict").set("Accept", "application/json");
       assert.equal(res.status, 503);
-      const line = lines.find((l) => l.msg === "service unavailable");
-      assert.ok(line, `no line: ${JSON.stringify(lines)}`);
+      // One line for the request, at warn, with the reason on it.
+      assert.equal(lines.length, 1, JSON.stringify(lines));
+      const line = lines[0]!;
+      assert.equal(line.msg, "request");
+      assert.equal(line.status, 503);
       assert.equal(line.level, "warn");
       assert.equal(line.reason, err.message);
       assert.equal(line.error, err.name);
@@ -53,8 +58,8 @@ describe("the error handler's log", () => {
     const res = await request(app.callback()).post("/predict").set("Accept", "application/json");
     assert.equal(res.status, 400);
     assert.deepEqual(
-      lines.filter((l) => l.level === "warn" || l.level === "error"),
-      [],
+      lines.map((l) => [l.msg, l.level, l.status, l.reason]),
+      [["request", "info", 400, undefined]],
     );
   });
 });
