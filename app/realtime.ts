@@ -44,14 +44,17 @@ function sendIfNewer(socket: Socket, body: ProgressBody): void {
 /**
  * socket.io answers its own paths (the client file, polling, the handshake and its refusals)
  * before Koa sees the request, so Koa's securityHeaders middleware never runs for them. A
- * 'request' listener put in front of socket.io's sets the same list on every response of the
- * server; engine.io's 'headers' event adds it to the WebSocket upgrade, which ws writes itself.
+ * 'request' listener put in front of socket.io's sets the same list on the responses of those
+ * paths (engine.io and socket.io take every URL under `${io.path()}/`; Koa's own responses get
+ * the list from its middleware, once: setting it twice cost every request ~1.3 kB of garbage);
+ * engine.io's 'headers' event adds it to the WebSocket upgrade, which ws writes itself.
  * Must run after socket.io attached: attaching wraps the listeners that exist at that moment.
  */
 function sendSecurityHeaders(server: HttpServer, io: IoServer): void {
   const headers = helmetHeaders();
-  server.prependListener("request", (_req, res) => {
-    for (const [name, value] of headers) res.setHeader(name, value);
+  const own = `${io.path()}/`;
+  server.prependListener("request", (req, res) => {
+    if (req.url?.startsWith(own)) for (const [name, value] of headers) res.setHeader(name, value);
   });
   io.engine.on("headers", (out: Record<string, string>, req: { headers: Record<string, unknown> }) => {
     if (req.headers.upgrade) for (const [name, value] of headers) out[name] = value;
