@@ -4,11 +4,17 @@ import { readFileSync } from "node:fs";
 
 const TICKS = 100; // USER_HZ on Linux
 
+/** CPU seconds a process (and its reaped children) has used so far, in user space and in the kernel. */
+export function cpuSplit(pid: number): { user: number; kernel: number } {
+  const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ").map(Number);
+  // utime, stime, cutime, cstime are fields 14–17 of stat; after the ") " split they start at index 11.
+  return { user: (fields[11]! + fields[13]!) / TICKS, kernel: (fields[12]! + fields[14]!) / TICKS };
+}
+
 /** CPU seconds a process (and its reaped children) has used so far. */
 export function cpuSeconds(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
-  // utime, stime, cutime, cstime are fields 14–17 of stat; after the ") " split they start at index 11.
-  return fields.slice(11, 15).reduce((a, f) => a + Number(f), 0) / TICKS;
+  const { user, kernel } = cpuSplit(pid);
+  return user + kernel;
 }
 
 /**

@@ -119,16 +119,19 @@ export async function startBenchStack(opts: {
 }
 
 /** A bare Koa endpoint in its own process, the yardstick for synchronous predict. */
-export async function startBareKoa(): Promise<{ url: string; stop(): Promise<void> }> {
+export async function startBareKoa(
+  bare: "plain" | "status" = "plain",
+): Promise<{ url: string; pid: number; stop(): Promise<void> }> {
   const port = await freePort();
   const child = spawn(process.execPath, ["--import", "tsx", "scripts/bench/bare-koa.ts"], {
-    env: { ...process.env, PORT: String(port) },
+    env: { ...process.env, PORT: String(port), BARE: bare },
     stdio: ["ignore", "pipe", "inherit"],
   });
   await new Promise<void>((resolve) => child.stdout!.once("data", () => resolve()));
   const exited = new Promise<void>((r) => child.once("exit", () => r()));
   return {
     url: `http://127.0.0.1:${port}/bare`,
+    pid: child.pid!,
     async stop() {
       child.kill("SIGTERM");
       await exited;
