@@ -18,4 +18,10 @@ export class ReportStoreUnavailableError extends Error {
 /** The report store answered but refused (access denied, a bad request): the attempt fails like a failed file write. */
 export class ReportStoreError extends Error {
   override name = "ReportStoreError";
+  /** What the store answered, for an operator ("Forbidden (403)"), when it answered. */
+  readonly answer: string | undefined;
+  constructor(message: string, opts: { cause?: unknown; answer?: string } = {}) {
+    super(message, { cause: opts.cause });
+    this.answer = opts.answer;
+  }
 }

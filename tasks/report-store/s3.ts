@@ -179,5 +179,6 @@ export function classify(err: unknown): Error {
     if (e?.name === "CredentialsProviderError") return new ReportStoreError("no credentials for the report store", { cause: err });
     return new ReportStoreUnavailableError("unreachable");
   }
-  return new ReportStoreError(`the report store refused: ${e?.name ?? "error"} (${status})`, { cause: err });
+  const answer = `${e?.name ?? "error"} (${status})`;
+  return new ReportStoreError(`the report store refused: ${answer}`, { cause: err, answer });
 }

@@ -97,6 +97,11 @@ describe("ReportStore on S3: what a directory does not have", () => {
       prefix: "",
     });
     await assert.rejects(store.put(randomUUID(), fakePdf(100)), (err) => err instanceof ReportStoreError);
+    // Readiness asks with ping: a refusal there too, so /readyz can say so rather than "unreachable".
+    await assert.rejects(
+      store.ping!(),
+      (err) => err instanceof ReportStoreError && err.answer !== undefined && /\(4\d\d\)$/.test(err.answer),
+    );
     await store.close();
   });
 

@@ -7,6 +7,7 @@ import request from "supertest";
 import { createApp } from "../../app/create-app.js";
 import { webDeps } from "../../app/web-deps.js";
 import type { JobQueue } from "../../tasks/queue/types.js";
+import { ReportStoreError } from "../../tasks/report-store/errors.js";
 import type { JobStore } from "../../tasks/store/types.js";
 import { memoryApp } from "../helpers/memory-app.js";
 import { parsePromText, sampleValue } from "../helpers/prom-text.js";
@@ -48,6 +49,23 @@ describe("GET /healthz and /readyz", () => {
     const res = await request(app.callback()).get("/readyz").expect(503);
     assert.ok(Date.now() - started < 3000, "answers within the probe deadline");
     assert.equal(res.body.error, "Not ready: Redis is not reachable.");
+  });
+
+  it("/readyz says the report store refused (credentials, policy) rather than that it is unreachable", async () => {
+    // A store that answers 403 is there: sending an operator to look for a network fault misleads.
+    const refusing = {
+      name: "s3://reports/r/",
+      ping: async () => {
+        throw new ReportStoreError("the report store refused: Forbidden (403)", { answer: "Forbidden (403)" });
+      },
+    };
+    const app = createApp({ ...webDeps({ ...t }), reports: { ...t.reports, ...refusing } });
+    const res = await request(app.callback()).get("/readyz").expect(503);
+    assert.deepEqual(res.body.checks, { rabbitmq: "ok", redis: "ok", report_store: "refused" });
+    assert.equal(
+      res.body.error,
+      "Not ready: the report store (s3://reports/r/) refused the service's requests (Forbidden (403)); check its credentials and the bucket's policy.",
+    );
   });
 
   it("/readyz names both when neither answers", async () => {
