@@ -2,11 +2,10 @@
 // BARE=status answers what a status request for a finished job gets instead (the service's
 // security headers, an ETag, Cache-Control and a body of the same size): the floor of a poll.
 import Koa from "koa";
-import { helmetHeaders } from "../../app/middleware/security.js";
+import { securityHeaders } from "../../app/middleware/security.js";
 
 const app = new Koa();
 if (process.env.BARE === "status") {
-  const headers = helmetHeaders();
   const id = "a3649944-04ee-44dc-ac30-f31ce5d4e3cd";
   const body = {
     prediction_id: id,
@@ -18,8 +17,8 @@ if (process.env.BARE === "status") {
     },
     report_url: `/result?jobid=${id}`,
   };
+  app.use(securityHeaders());
   app.use((ctx) => {
-    for (const [name, value] of headers) ctx.res.setHeader(name, value);
     ctx.set("ETag", '"QoJmmFXGyjVFl9JR7sWYyBm8r_I1c_jc"');
     ctx.set("Cache-Control", "private, no-cache");
     ctx.body = body;

@@ -2,7 +2,9 @@
 // figures from /metrics, to see which phase grows it and whether it is heap or native memory.
 // SNAPSHOT=1 EXTRA_ENV='{"NODE_OPTIONS":"--heapsnapshot-signal=SIGUSR2"}' ends with a heap snapshot
 // (written to the working directory), which collects garbage first: what is left is what is live.
+import { readdirSync } from "node:fs";
 import autocannon from "autocannon";
+import { waitFor } from "../../test/helpers/wait-for.js";
 import { acquireServices, startBenchStack } from "./stack.js";
 import { runLoad } from "./client.js";
 import type { ClientKind } from "./pollers.js";
@@ -23,6 +25,7 @@ async function show(label: string) {
   );
 }
 const N = Number(process.env.N ?? 2000);
+const SETTLE_MS = Number(process.env.SETTLE_MS ?? 3000);
 const load = (total: number, client: ClientKind) =>
   runLoad({ base: stack.base, redisUrl: services.redisUrl, ns: stack.ns, total, inFlight: 32, client });
 try {
@@ -39,15 +42,13 @@ try {
   const ac = await autocannon({ url: `${stack.base}/predict?${q}`, connections: 32, duration: 5 });
   console.log(`sync predict: ${ac.requests.total} requests, ${ac.non2xx} non-2xx, ${ac.errors} errors`);
   await show("after sync predict");
-  await new Promise((r) => setTimeout(r, Number(process.env.SETTLE_MS ?? 3000)));
-  await show(`${Number(process.env.SETTLE_MS ?? 3000) / 1000} s later`);
+  await new Promise((r) => setTimeout(r, SETTLE_MS));
+  await show(`${SETTLE_MS / 1000} s later`);
   if (process.env.SNAPSHOT) {
     // --heapsnapshot-signal in the web's NODE_OPTIONS: a snapshot collects garbage first, so the
     // figures after it are what is live.
-    const { readdirSync } = await import("node:fs");
     const before = new Set(readdirSync("."));
     stack.web.child.kill("SIGUSR2");
-    const { waitFor } = await import("../../test/helpers/wait-for.js");
     const file = await waitFor(() => readdirSync(".").find((f) => f.endsWith(".heapsnapshot") && !before.has(f)), {
       timeoutMs: 120_000,
       what: "snapshot",
