@@ -21,7 +21,8 @@ SECRET_KEY=iris-test-secret-0123456789abcdef
 log() { echo "[s3-server] $*" >&2; }
 # The gateway's address, as `up` recorded it.
 rgw_addr() { cat "$state/rgw.addr" 2>/dev/null || echo 127.0.0.1; }
-port_open() { (exec 3<>"/dev/tcp/${2:-127.0.0.1}/$1") 2>/dev/null; }
+# port_open, free_ports: the ranges and why they lie below the ephemeral ports.
+source scripts/free-ports.sh
 # An HTTP answer (any status) on the port (of 127.0.0.1, or of $2), not just an open socket; no curl needed.
 answers_http() {
   (
@@ -40,20 +41,6 @@ ensure_packages() {
   log "installing ${missing[*]}"
   apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-}
-
-# A free port p in [lo, hi) with p..p+span-1 all free (the monitor, then the OSD's and the
-# gateway's messenger ports). Random, so two instances on one machine rarely try the same.
-free_range() { # lo hi span [host]
-  local p i tries=0 ok
-  while [ $tries -lt 200 ]; do
-    p=$(($1 + RANDOM % ($2 - $1)))
-    ok=1
-    for ((i = 0; i < $3; i++)); do port_open $((p + i)) "${4:-127.0.0.1}" && { ok=""; break; }; done
-    [ -n "$ok" ] && { echo "$p"; return 0; }
-    tries=$((tries + 1))
-  done
-  log "no free ports in $1-$2"; return 1
 }
 
 wait_until() { # seconds what command...
@@ -125,11 +112,22 @@ start_gateway() {
 up() {
   ensure_packages
   if [ -f "$state/started" ]; then log "already up in $state"; print_env; return; fi
+  # A port checked free can still be taken before a daemon binds it (by another test's daemon, say):
+  # a failed start has deleted its state, and the next attempt picks other ports.
+  local attempt
+  for attempt in 1 2 3; do
+    bash scripts/s3-server.sh up-once && return 0
+    [ $attempt -lt 3 ] && log "start $attempt of 3 failed (above); trying again on other ports"
+  done
+  return 1
+}
+
+up_once() {
   local started=$SECONDS mon_port rgw_port osd_uuid
   rm -rf "$state"
   mkdir -p "$state"/{run,log,mon,osd,rgw}
-  mon_port="$(free_range 30000 50000 25)"
-  rgw_port="$(free_range 50000 60000 1 "$bind")"
+  mon_port="$(free_ports 19000 25000 25)"
+  rgw_port="$(free_ports 10000 16000 1 "$bind")"
   echo "$rgw_port" >"$state/rgw.port"
   echo "$bind" >"$state/rgw.addr"
   write_conf "$mon_port" "$rgw_port"
@@ -181,6 +179,7 @@ down() {
 
 case "${1:-}" in
   up) up ;;
+  up-once) up_once ;;
   gateway-stop) stop_daemon client.rgw ;;
   gateway-start) start_gateway ;;
   down) down ;;

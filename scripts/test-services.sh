@@ -15,13 +15,17 @@ state="${SERVICES_STATE_DIR:-$PWD/.test-services}"
 redis_port="${REDIS_PORT:-6379}"
 rabbit_port="${RABBITMQ_PORT:-5672}"
 private=""
+# RabbitMQ's distribution port is its port + this: its default for `up`; `up-private` picks 4000,
+# as 20000 would put the distribution port among the ephemeral ports (free-ports.sh).
+dist_offset=20000
 
 rabbit_node() { echo "iris-test-${rabbit_port}@localhost"; }
 rabbit_dir() { echo "/var/tmp/iris-test-rabbitmq-$1"; }
 
 log() { echo "[test-services] $*" >&2; }
 
-port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+# port_open, free_ports: the ranges and why they lie below the ephemeral ports.
+source scripts/free-ports.sh
 
 wait_port() { # port seconds
   local deadline=$((SECONDS + $2))
@@ -71,18 +75,6 @@ ensure_packages() {
   [ $rc -eq 0 ] || { log "apt-get install failed ($rc)"; exit $rc; }
 }
 
-# A free loopback port in [lo, hi) whose companion port (+offset) is free too (RabbitMQ's
-# distribution port). Random, so two runs on one machine rarely try the same one.
-free_port() { # lo hi offset
-  local p tries=0
-  while [ $tries -lt 200 ]; do
-    p=$(($1 + RANDOM % ($2 - $1)))
-    if ! port_open "$p" && ! port_open $((p + $3)); then echo "$p"; return 0; fi
-    tries=$((tries + 1))
-  done
-  log "no free port in $1-$2"; return 1
-}
-
 start_redis() {
   if port_open "$redis_port"; then
     [ -z "$private" ] || { log "port $redis_port is taken: not starting a private redis there"; exit 1; }
@@ -111,7 +103,7 @@ start_rabbit() {
   mkdir -p "$dir"
   id rabbitmq >/dev/null 2>&1 && chown -R rabbitmq:rabbitmq "$dir"
   export RABBITMQ_NODENAME="$node" RABBITMQ_NODE_IP_ADDRESS=127.0.0.1 \
-    RABBITMQ_NODE_PORT="$rabbit_port" RABBITMQ_DIST_PORT=$((rabbit_port + 20000)) \
+    RABBITMQ_NODE_PORT="$rabbit_port" RABBITMQ_DIST_PORT=$((rabbit_port + dist_offset)) \
     RABBITMQ_MNESIA_BASE="$dir/mnesia" RABBITMQ_LOG_BASE="$dir/log" \
     RABBITMQ_PID_FILE="$dir/rabbit.pid" RABBITMQ_ENABLED_PLUGINS_FILE="$dir/enabled_plugins" \
     RABBITMQ_CONFIG_FILE="$dir/rabbitmq"
@@ -144,9 +136,9 @@ started=()
 case "${1:-}" in
   up|up-private)
       if [ "$1" = up-private ]; then
-        private=1
-        redis_port="$(free_port 16000 19000 0)"
-        rabbit_port="$(free_port 25000 40000 20000)"
+        private=1 dist_offset=4000
+        redis_port="$(free_ports 16000 19000)"
+        rabbit_port="$(free_ports 25000 28500 1 127.0.0.1 "$dist_offset")"
       fi
       ensure_packages; mkdir -p "$state"; start_redis; start_rabbit
       echo "REDIS_URL=redis://127.0.0.1:$redis_port"
