@@ -43,13 +43,19 @@ export async function startRabbitCluster(size = 3): Promise<RabbitCluster> {
   const dirs: string[] = [];
   const nodes: ClusterNode[] = [];
   const dead = new Set<string>();
+  // Node and distribution ports from the kernel (listen(0)), each one its own: a port picked as
+  // "node port + 20000" was checked only for a listener, and can be the local end of a connection.
+  const distPorts: number[] = [];
+  const taken = new Set<number>();
+  const pick = async () => {
+    let p = await freePort();
+    while (taken.has(p)) p = await freePort();
+    taken.add(p);
+    return p;
+  };
   for (let i = 0; i < size; i++) {
-    // Distribution port = node port + 20000, as test-services.sh: both must be free.
-    let port = 0;
-    for (let tries = 0; tries < 20 && !port; tries++) {
-      const p = await freePort();
-      if (p + 20000 < 65536 && !(await portAnswers(p + 20000))) port = p;
-    }
+    const port = await pick();
+    distPorts.push(await pick());
     nodes.push({ name: `iris-cluster-${port}@localhost`, port, url: `amqp://guest:guest@127.0.0.1:${port}` });
   }
   const ctl = async (args: string[], node?: ClusterNode) => {
@@ -113,7 +119,7 @@ export async function startRabbitCluster(size = 3): Promise<RabbitCluster> {
             RABBITMQ_NODENAME: node.name,
             RABBITMQ_NODE_IP_ADDRESS: "127.0.0.1",
             RABBITMQ_NODE_PORT: String(node.port),
-            RABBITMQ_DIST_PORT: String(node.port + 20000),
+            RABBITMQ_DIST_PORT: String(distPorts[i]),
             RABBITMQ_MNESIA_BASE: `${dir}/mnesia`,
             RABBITMQ_LOG_BASE: `${dir}/log`,
             RABBITMQ_PID_FILE: `${dir}/rabbit.pid`,
