@@ -6,7 +6,7 @@ import autocannon from "autocannon";
 import { computeCeiling } from "./bench/compute.js";
 import { median, percentile, runLoad } from "./bench/client.js";
 import { cpuMeter, pidListeningOn } from "./bench/cpu.js";
-import { measureFloors } from "./bench/floors.js";
+import { IDLE_GAP_MS, measureFloors } from "./bench/floors.js";
 import type { ClientKind } from "./bench/pollers.js";
 import { acquireServices, startBareKoa, startBenchStack } from "./bench/stack.js";
 
@@ -93,6 +93,9 @@ try {
           }
           // What target (c) has to fit in: the round trips SPEC requires, each alone, this minute.
           for (const [k, v] of Object.entries(await measureFloors(services))) r[`floor_${k}`] = v;
+          // The same after an idle gap before each, as each step of a job's chain comes.
+          const idle = await measureFloors({ ...services, gapMs: IDLE_GAP_MS, n: 100 });
+          for (const [k, v] of Object.entries(idle)) r[`floor_idle_${k}`] = v;
           const mem = [stack.web, ...stack.workers].map((p) => p.memory());
           const names = ["web", ...stack.workers.map((_, i) => `worker${i + 1}`)];
           mem.forEach((m, i) => {
@@ -186,7 +189,7 @@ for (const run of runs) {
 console.log("\n| target | value | runs | met |\n| --- | ---: | --- | --- |");
 for (const [k, v, runsText, met] of targets) console.log(`| ${k} | ${fmt(v)} | ${runsText} | ${met ? "yes" : "no"} |`);
 console.log(
-  `\n(c) floor: the required round trips at 1 in flight (2 Redis writes, confirmed publish, delivery, report write with fsync), each alone, add up to ${fmt(med.floor_required_p50_ms!)} ms (runs ${perRep((r) => r.floor_required_p50_ms!).map(fmt).join(", ")}) of the 3 ms, before HTTP, the stage updates and the socket event.`,
+  `\n(c) floor: the required round trips at 1 in flight (2 Redis writes, confirmed publish, delivery, report write with fsync), each alone, add up to ${fmt(med.floor_required_p50_ms!)} ms (runs ${perRep((r) => r.floor_required_p50_ms!).map(fmt).join(", ")}) of the 3 ms, before HTTP, the stage updates and the socket event. Each after ${IDLE_GAP_MS} ms of idleness, as a job's steps come: ${fmt(med.floor_idle_required_p50_ms!)} ms (runs ${perRep((r) => r.floor_idle_required_p50_ms!).map(fmt).join(", ")}).`,
 );
 mkdirSync("bench-results", { recursive: true });
 const file = `bench-results/bench-${new Date().toISOString().replace(/[:.]/g, "-")}.json`;

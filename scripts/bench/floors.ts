@@ -3,6 +3,10 @@
 // fit into 3 ms beside the HTTP request and the socket event. npm run bench runs it in every
 // repetition; `node --import tsx scripts/bench/floors.ts` runs it alone (REDIS_URL/RABBITMQ_URL
 // reuse running services, as the other probes do).
+// Each is measured twice: back to back (every process involved stays awake, the least it can cost)
+// and after an idle gap (IDLE_GAP_MS before each run), as in a job's chain, where the broker, Redis
+// and the processes have each slept for milliseconds before their step and must be woken: on this
+// machine a round trip after 20 ms of idleness costs several times one made hot.
 import { randomBytes, randomUUID } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -30,10 +34,14 @@ export interface Floors {
   required_p50_ms: number;
 }
 
-/** The median time of `work`, run `n` times one after another after 10 untimed warm-ups. */
-async function medianOf(n: number, work: () => Promise<unknown>): Promise<number> {
+/** The idle time before each timed run of the "after a gap" floors. */
+export const IDLE_GAP_MS = 5;
+
+/** The median time of `work`, run `n` times (each after `gapMs` of idleness) after 10 untimed warm-ups. */
+async function medianOf(n: number, work: () => Promise<unknown>, gapMs = 0): Promise<number> {
   const times: number[] = [];
   for (let i = 0; i < n + 10; i++) {
+    if (gapMs > 0) await new Promise((r) => setTimeout(r, gapMs));
     const t = performance.now();
     await work();
     if (i >= 10) times.push(performance.now() - t);
@@ -41,9 +49,18 @@ async function medianOf(n: number, work: () => Promise<unknown>): Promise<number
   return median(times);
 }
 
-/** Measures each round trip `n` times (after a few warm-ups) and returns the medians. */
-export async function measureFloors(opts: { redisUrl: string; rabbitUrl: string; n?: number }): Promise<Floors> {
+/**
+ * Measures each round trip `n` times (after a few warm-ups) and returns the medians; with `gapMs`,
+ * each run comes after that much idleness.
+ */
+export async function measureFloors(opts: {
+  redisUrl: string;
+  rabbitUrl: string;
+  n?: number;
+  gapMs?: number;
+}): Promise<Floors> {
   const n = opts.n ?? 200;
+  const gap = opts.gapMs ?? 0;
   const queue = `bench-floor-${randomBytes(4).toString("hex")}`;
   // noDelay, as the service connects: with Nagle a publish written right after an ack waits for
   // the broker's delayed TCP ACK (~40 ms here).
@@ -60,7 +77,7 @@ export async function measureFloors(opts: { redisUrl: string; rabbitUrl: string;
           err ? reject(err) : resolve(),
         ),
       );
-    const confirm = await medianOf(n, publish);
+    const confirm = await medianOf(n, publish, gap);
     await ch.purgeQueue(queue);
 
     // Delivery: publish, and time until the consumer has the message (acked at once, as a worker
@@ -77,13 +94,13 @@ export async function measureFloors(opts: { redisUrl: string; rabbitUrl: string;
       const got = new Promise<void>((resolve) => (arrived = resolve));
       ch.sendToQueue(queue, body, { persistent: true });
       return got;
-    });
+    }, gap);
     await consumer.close();
 
     await redis.connect();
     const key = `bench-floor:${queue}`;
     const fields = { state: "SUCCESS", progress: "1", stage: "done", updated_at: new Date().toISOString(), result: "setosa" };
-    const redisWrite = await medianOf(n, () => redis.hset(key, fields));
+    const redisWrite = await medianOf(n, () => redis.hset(key, fields), gap);
     await redis.del(key);
 
     const reports = createFileReportStore(dir);
@@ -92,7 +109,7 @@ export async function measureFloors(opts: { redisUrl: string; rabbitUrl: string;
       confirm_p50_ms: confirm,
       deliver_p50_ms: deliver,
       redis_p50_ms: redisWrite,
-      report_write_p50_ms: await medianOf(n, () => reports.put(randomUUID(), report)),
+      report_write_p50_ms: await medianOf(n, () => reports.put(randomUUID(), report), gap),
     };
     return {
       ...floors,
@@ -115,8 +132,11 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const services = acquireServices();
   try {
     for (let i = 0; i < Number(process.env.ROUNDS ?? 3); i++) {
-      const f = await measureFloors(services);
-      console.log(Object.entries(f).map(([k, v]) => `${k} ${v.toFixed(2)}`).join(", "));
+      for (const gapMs of [0, IDLE_GAP_MS]) {
+        const f = await measureFloors({ ...services, gapMs, n: gapMs ? 100 : 200 });
+        const label = gapMs ? `after ${gapMs} ms idle:` : "back to back:";
+        console.log(label, Object.entries(f).map(([k, v]) => `${k} ${v.toFixed(2)}`).join(", "));
+      }
     }
   } finally {
     services.release();
