@@ -1,11 +1,12 @@
 # Sourced by test-services.sh and s3-server.sh: choosing free loopback ports for private daemons.
 #
-# "Nothing listens there" is not "free": every outgoing TCP connection holds a local port from the
-# kernel's ephemeral range (ip_local_port_range, 32768-60999 on Debian), and while it lives a daemon
-# cannot bind that port. A test run opens thousands of connections, so a port chosen in that range
-# can be taken between the check and the bind (CI saw Ceph's monitor refused, "Address already in
-# use", on 43736). So the ranges the scripts pick from lie below the ephemeral range, apart from each
-# other and from the ports Node's listen(0) hands out (which come from the ephemeral range):
+# "Nothing listens there" when the script looks is not "free" when the daemon binds it a moment
+# later. Ports in the kernel's ephemeral range (ip_local_port_range, 32768-60999 on Debian) are
+# handed out all the time during a test run: to every listen(0) (the tests' freePort, any server on
+# port 0) and to outgoing connections. CI saw Ceph's monitor refused 43736 ("Address already in
+# use") for ten seconds and eight report-store tests cancelled. So the ranges the scripts pick from
+# lie below the ephemeral range, apart from each other (a daemon of one script never takes a port
+# another script chose), and s3-server.sh starts again on other ports if a bind is refused anyway:
 #   10000-15999 the S3 gateway        16000-18999 Redis
 #   19000-24999 Ceph's monitor + 24   25000-28499 RabbitMQ (+4000: its distribution port)
 
