@@ -23,6 +23,8 @@ log() { echo "[s3-server] $*" >&2; }
 rgw_addr() { cat "$state/rgw.addr" 2>/dev/null || echo 127.0.0.1; }
 # port_open, free_ports: the ranges and why they lie below the ephemeral ports.
 source scripts/free-ports.sh
+# ceph_conf: the cluster's configuration, shared with the compose file's minio stand-in.
+source scripts/ceph-conf.sh
 # An HTTP answer (any status) on the port (of 127.0.0.1, or of $2), not just an open socket; no curl needed.
 answers_http() {
   (
@@ -52,53 +54,7 @@ wait_until() { # seconds what command...
 }
 
 write_conf() { # mon_port rgw_port
-  local fsid; fsid="$(cat /proc/sys/kernel/random/uuid)"
-  cat >"$conf" <<EOF
-[global]
-fsid = $fsid
-mon_host = v2:127.0.0.1:$1
-mon_initial_members = a
-public_addr = 127.0.0.1
-ms_bind_msgr1 = false
-ms_bind_port_min = $(($1 + 1))
-ms_bind_port_max = $(($1 + 24))
-# No cephx: a private throwaway cluster on loopback. Without crc the gateway hangs for 300 s.
-auth_cluster_required = none
-auth_service_required = none
-auth_client_required = none
-ms_mon_client_mode = crc
-run_dir = $state/run
-admin_socket = $state/run/\$name.asok
-pid_file = $state/run/\$name.pid
-log_file = $state/log/\$name.log
-mon_cluster_log_file = $state/log/cluster.log
-keyring = /dev/null
-# Cold start in ~2 s instead of ~13 s.
-paxos_propose_interval = 0.1
-mon_allow_pool_size_one = true
-mon_warn_on_pool_no_redundancy = false
-mon_max_pg_per_osd = 1000
-osd_pool_default_size = 1
-osd_pool_default_min_size = 1
-osd_pool_default_pg_num = 8
-osd_pool_default_pgp_num = 8
-osd_pool_default_pg_autoscale_mode = off
-osd_crush_chooseleaf_type = 0
-[mon]
-mon_data = $state/mon
-[osd]
-osd_data = $state/osd
-osd_objectstore = memstore
-memstore_device_bytes = 1073741824
-# A memstore OSD stopped with the default fast shutdown loses its placement groups.
-osd_fast_shutdown = false
-[client.rgw]
-# tcp_nodelay: without it a 10 kB GET takes ~47 ms (Nagle against delayed ACKs).
-rgw_frontends = beast endpoint=$bind:$2 tcp_nodelay=1
-rgw_data = $state/rgw
-rgw_enable_usage_log = false
-rgw_lc_debug_interval = -1
-EOF
+  ceph_conf "$state" "$1" $(($1 + 1)) $(($1 + 24)) "$bind:$2" >"$conf"
 }
 
 start_gateway() {
@@ -133,7 +89,7 @@ up_once() {
   write_conf "$mon_port" "$rgw_port"
   touch "$state/started"
   trap 'down; exit 1' ERR
-  monmaptool --create --addv a "[v2:127.0.0.1:$mon_port]" --fsid "$(sed -n 's/^fsid = //p' "$conf")" "$state/monmap" >/dev/null
+  monmaptool --create --addv a "[v2:127.0.0.1:$mon_port]" --fsid "$(ceph_conf_fsid "$conf")" "$state/monmap" >/dev/null
   ceph-mon -c "$conf" -i a --mkfs --monmap "$state/monmap" >/dev/null 2>&1
   ceph-mon -c "$conf" -i a
   osd_uuid="$(cat /proc/sys/kernel/random/uuid)"

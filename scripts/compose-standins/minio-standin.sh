@@ -1,7 +1,8 @@
 #!/bin/bash
 # Entrypoint of the minio/minio stand-in (minio.Containerfile; NOT MinIO): `server DIR` starts a
-# single-node Ceph RGW on 0.0.0.0:9000 with the settings of scripts/s3-server.sh (read the notes
-# there) and an S3 user with MINIO_ROOT_USER/MINIO_ROOT_PASSWORD as its keys. SIGTERM stops it.
+# single-node Ceph RGW on 0.0.0.0:9000 with the configuration of scripts/s3-server.sh
+# (scripts/ceph-conf.sh, copied into the image) and an S3 user with MINIO_ROOT_USER and
+# MINIO_ROOT_PASSWORD as its keys. SIGTERM stops it.
 set -euo pipefail
 [ "${1:-}" = minio ] && shift
 if [ "${1:-}" != server ] || [ -z "${2:-}" ]; then
@@ -49,49 +50,11 @@ answers_http() {
     [[ "$line" == HTTP/* ]]) 2>/dev/null
 }
 
-fsid=$(cat /proc/sys/kernel/random/uuid)
-cat >"$conf" <<CONF
-[global]
-fsid = $fsid
-mon_host = v2:127.0.0.1:3300
-mon_initial_members = a
-public_addr = 127.0.0.1
-ms_bind_msgr1 = false
-ms_bind_port_min = 6800
-ms_bind_port_max = 6830
-auth_cluster_required = none
-auth_service_required = none
-auth_client_required = none
-ms_mon_client_mode = crc
-run_dir = $state/run
-admin_socket = $state/run/\$name.asok
-pid_file = $state/run/\$name.pid
-log_file = $state/log/\$name.log
-mon_cluster_log_file = $state/log/cluster.log
-keyring = /dev/null
-paxos_propose_interval = 0.1
-mon_allow_pool_size_one = true
-mon_warn_on_pool_no_redundancy = false
-mon_max_pg_per_osd = 1000
-osd_pool_default_size = 1
-osd_pool_default_min_size = 1
-osd_pool_default_pg_num = 8
-osd_pool_default_pgp_num = 8
-osd_pool_default_pg_autoscale_mode = off
-osd_crush_chooseleaf_type = 0
-[mon]
-mon_data = $state/mon
-[osd]
-osd_data = $state/osd
-osd_objectstore = memstore
-memstore_device_bytes = 1073741824
-osd_fast_shutdown = false
-[client.rgw]
-rgw_frontends = beast endpoint=0.0.0.0:9000 tcp_nodelay=1
-rgw_data = $state/rgw
-rgw_enable_usage_log = false
-rgw_lc_debug_interval = -1
-CONF
+# The configuration of scripts/s3-server.sh (scripts/ceph-conf.sh), with the monitor on Ceph's
+# usual port and the gateway on MinIO's.
+source /usr/local/lib/ceph-conf.sh
+ceph_conf "$state" 3300 6800 6830 0.0.0.0:9000 >"$conf"
+fsid=$(ceph_conf_fsid "$conf")
 
 started=$SECONDS
 monmaptool --create --addv a "[v2:127.0.0.1:3300]" --fsid "$fsid" "$state/monmap" >/dev/null
