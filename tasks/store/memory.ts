@@ -17,6 +17,11 @@ export interface MemoryStoreOptions {
   tombstoneSeconds?: number;
   /** How often expired entries are swept while the store is idle; default 5 s. */
   sweepIntervalMs?: number;
+  /**
+   * The wall clock for the records' timestamps. A test's clock drives the lifetimes too; without
+   * one they are counted on a monotonic clock, so a wall clock that steps (NTP, a resumed VM)
+   * neither expires a job early nor keeps it late.
+   */
   now?: () => Date;
 }
 
@@ -38,6 +43,8 @@ const SWEEP_PER_TICK = 10_000;
  */
 export function createMemoryStore(opts: MemoryStoreOptions): MemoryJobStore {
   const now = opts.now ?? (() => new Date());
+  /** Milliseconds on the clock lifetimes are counted on. */
+  const clock = opts.now ? () => opts.now!().getTime() : () => performance.now();
   const ttlMs = opts.ttlSeconds * 1000;
   const tombstoneMs = (opts.tombstoneSeconds ?? opts.ttlSeconds * TOMBSTONE_FACTOR) * 1000;
   const jobs = new Map<string, { record: JobRecord; expiresAt: number }>();
@@ -50,7 +57,7 @@ export function createMemoryStore(opts: MemoryStoreOptions): MemoryJobStore {
   // Reads an entry of a TTL map, dropping it when it has expired.
   const unexpired = <T extends { expiresAt: number }>(map: Map<string, T>, key: string): T | undefined => {
     const entry = map.get(key);
-    if (entry && entry.expiresAt <= now().getTime()) {
+    if (entry && entry.expiresAt <= clock()) {
       map.delete(key);
       return undefined;
     }
@@ -67,7 +74,7 @@ export function createMemoryStore(opts: MemoryStoreOptions): MemoryJobStore {
   };
   /** Removes up to `limit` expired entries from the front of each map (each map is in expiry order). */
   const sweep = (limit: number) => {
-    const t = now().getTime();
+    const t = clock();
     for (const map of [jobs, tombstones, batches, idempotency, claims] as Array<Map<string, { expiresAt: number }>>) {
       let removed = 0;
       for (const [k, entry] of map) {
@@ -101,7 +108,7 @@ export function createMemoryStore(opts: MemoryStoreOptions): MemoryJobStore {
     for (const [k, v] of Object.entries(patch)) if (v !== undefined) (entry.record as never as Record<string, unknown>)[k] = v;
     entry.record.updated_at = now().toISOString();
     entry.record.revision = (entry.record.revision ?? 0) + 1;
-    entry.expiresAt = now().getTime() + ttlMs;
+    entry.expiresAt = clock() + ttlMs;
     put(jobs, jobid, entry);
     sweep(SWEEP_PER_WRITE);
     const record = copy(entry.record);
@@ -116,7 +123,7 @@ export function createMemoryStore(opts: MemoryStoreOptions): MemoryJobStore {
         recentIds.add(record.jobid);
         if (recentIds.size > RECENT_JOBS_KEPT) recentIds.delete(recentIds.values().next().value!);
       }
-      const at = now().getTime();
+      const at = clock();
       put(jobs, record.jobid, { record: copy(record), expiresAt: at + ttlMs });
       put(tombstones, record.jobid, { expiresAt: at + tombstoneMs });
     },
@@ -135,7 +142,7 @@ export function createMemoryStore(opts: MemoryStoreOptions): MemoryJobStore {
     },
     async saveBatchResults(jobid, results) {
       sweep(SWEEP_PER_WRITE);
-      put(batches, jobid, { results: structuredClone(results), expiresAt: now().getTime() + ttlMs });
+      put(batches, jobid, { results: structuredClone(results), expiresAt: clock() + ttlMs });
     },
     async getBatchResults(jobid) {
       const entry = unexpired(batches, jobid);
@@ -145,14 +152,14 @@ export function createMemoryStore(opts: MemoryStoreOptions): MemoryJobStore {
       const held = unexpired(idempotency, key) ?? unexpired(claims, key);
       if (held) return held.value;
       const forMs = Math.min(ttlMs, (claimOpts?.ttlSeconds ?? opts.ttlSeconds) * 1000);
-      (forMs === ttlMs ? idempotency : claims).set(key, { value, expiresAt: now().getTime() + forMs });
+      (forMs === ttlMs ? idempotency : claims).set(key, { value, expiresAt: clock() + forMs });
       return null;
     },
     async confirmIdempotencyKey(key, claimed, confirmed) {
       const map = unexpired(claims, key) ? claims : idempotency;
       if (unexpired(map, key)?.value !== claimed) return false;
       map.delete(key);
-      idempotency.set(key, { value: confirmed, expiresAt: now().getTime() + ttlMs });
+      idempotency.set(key, { value: confirmed, expiresAt: clock() + ttlMs });
       return true;
     },
     async releaseIdempotencyKey(key, value) {
