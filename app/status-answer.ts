@@ -60,7 +60,8 @@ export async function answerStatus(
     const gone = new AbortController();
     const onClose = () => gone.abort();
     ctx.res.once("close", onClose);
-    const deadline = Date.now() + wait! * 1000;
+    // On the monotonic clock: a wall clock stepped back must not stretch the wait past N seconds.
+    const deadline = performance.now() + wait! * 1000;
     const baseline = tag;
     try {
       // Read again after the watch exists: a change between the first read and the watch is not missed.
@@ -69,7 +70,7 @@ export async function answerStatus(
         view = opts.view(record);
         tag = etagOf(route, view.shown);
         if (last || tag !== baseline || TERMINAL_STATES.has(record.state)) break;
-        const wake = await watch.next(deadline - Date.now(), gone.signal);
+        const wake = await watch.next(deadline - performance.now(), gone.signal);
         if (wake === "aborted") break; // nobody to answer; the write below goes nowhere
         last = wake !== "change";
       }

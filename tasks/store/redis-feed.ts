@@ -81,12 +81,13 @@ export async function subscribeFeed(
   };
   const beat = () => {
     if (pingSentAt) {
-      if (Date.now() - pingSentAt > timeoutMs) gap();
+      if (performance.now() - pingSentAt > timeoutMs) gap();
       return;
     }
     if (subscriber.status !== "ready" || subscribedOn !== connection) return;
     const sentOn = connection;
-    pingSentAt = Date.now();
+    // Monotonic, and never 0 (0 means no ping in flight): a stepped wall clock is no gap.
+    pingSentAt = performance.now() || 1;
     subscriber.ping().then(
       () => {
         if (sentOn !== connection) return;

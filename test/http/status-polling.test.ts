@@ -18,6 +18,7 @@ import type { JobRecord, JobStore } from "../../tasks/store/types.js";
 import { testModel } from "../helpers/memory-app.js";
 import { openApiChecker } from "../helpers/openapi.js";
 import { silentLogger } from "../helpers/silent-logger.js";
+import { withSteppedClock } from "../helpers/stepped-clock.js";
 import { waitFor } from "../helpers/wait-for.js";
 
 const newJob = (): JobRecord => {
@@ -221,6 +222,24 @@ describe("status requests: Prefer: wait (long polling)", () => {
     assert.ok(ms >= 950 && ms < 5000, `answered after ${ms} ms`);
     assert.equal(res.headers.get("etag"), tag);
     assert.equal(res.headers.get("preference-applied"), "wait=1");
+  });
+
+  it("answer at the deadline though the wall clock steps back while they wait (NTP, a resumed VM)", { timeout: 10_000 }, async () => {
+    const job = newJob();
+    await t.store.create(job);
+    const path = `/progress?jobid=${job.jobid}`;
+    const tag = (await t.get(path)).headers.get("etag")!;
+    const started = performance.now();
+    const res = await withSteppedClock(async (step) => {
+      const waiting = t.get(path, { Prefer: "wait=1", "If-None-Match": tag });
+      await waitFor(() => t.jobs.stats().waiters === 1, { what: "the request to wait" });
+      step(-10 * 60_000); // ten minutes back: a deadline on the wall clock would now be 10 min away
+      await t.store.update(job.jobid, { attempts: 3 }); // a change the body does not show: wait on
+      return waiting;
+    });
+    const ms = performance.now() - started;
+    assert.equal(res.status, 304);
+    assert.ok(ms >= 950 && ms < 5000, `answered after ${ms} ms`);
   });
 
   it("answer at once when If-None-Match is not the current ETag, or the job is finished; wait is capped at 60", async () => {

@@ -4,6 +4,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { createMemoryStore } from "../../tasks/store/memory.js";
+import { withSteppedClock } from "../helpers/stepped-clock.js";
 import { waitFor } from "../helpers/wait-for.js";
 import { newRecord } from "../contract/job-store.contract.js";
 
@@ -82,33 +83,24 @@ describe("memory store retention", () => {
   it("counts lifetimes on a monotonic clock: a wall clock stepped forward (NTP, a resumed VM) expires nothing", async () => {
     // CI saw a 1 s record and its 2 s tombstone both gone 163 ms after creation: the machine's
     // clock had stepped. Lifetimes are durations; only the records' timestamps are wall-clock times.
-    const RealDate = Date;
-    let offset = 0;
-    class SteppedDate extends RealDate {
-      constructor(...args: ConstructorParameters<DateConstructor> | []) {
-        if (args.length === 0) super(RealDate.now() + offset);
-        else super(...(args as ConstructorParameters<DateConstructor>));
+    await withSteppedClock(async (step) => {
+      const store = createMemoryStore({ ttlSeconds: 60, tombstoneSeconds: 120 });
+      try {
+        const rec = newRecord();
+        await store.create(rec);
+        await store.claimIdempotencyKey(`key-${rec.jobid}`, rec.jobid);
+        step(10 * 60_000); // the clock steps ten minutes ahead
+        assert.ok(await store.get(rec.jobid), "a job 60 s old by the wall clock's step but not in fact is still there");
+        assert.equal(await store.wasExpired(rec.jobid), false);
+        assert.equal(await store.claimIdempotencyKey(`key-${rec.jobid}`, "other"), rec.jobid, "its key is still held");
+        const updated = await store.update(rec.jobid, { progress: 0.5 });
+        assert.ok(
+          Date.parse(updated!.record.updated_at) >= Date.now() - 5000,
+          "timestamps still follow the wall clock",
+        );
+      } finally {
+        await store.close();
       }
-      static override now() {
-        return RealDate.now() + offset;
-      }
-    }
-    globalThis.Date = SteppedDate as DateConstructor;
-    const store = createMemoryStore({ ttlSeconds: 60, tombstoneSeconds: 120 });
-    try {
-      const rec = newRecord();
-      await store.create(rec);
-      await store.claimIdempotencyKey(`key-${rec.jobid}`, rec.jobid);
-      offset = 10 * 60_000; // the clock steps ten minutes ahead
-      assert.ok(await store.get(rec.jobid), "a job 60 s old by the wall clock's step but not in fact is still there");
-      assert.equal(await store.wasExpired(rec.jobid), false);
-      assert.equal(await store.claimIdempotencyKey(`key-${rec.jobid}`, "other"), rec.jobid, "its key is still held");
-      const updated = await store.update(rec.jobid, { progress: 0.5 });
-      const stamped = RealDate.parse(updated!.record.updated_at);
-      assert.ok(stamped >= RealDate.now() + offset - 5000, "timestamps still follow the wall clock");
-    } finally {
-      globalThis.Date = RealDate;
-      await store.close();
-    }
+    });
   });
 });
