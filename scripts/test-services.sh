@@ -4,7 +4,9 @@
 #                                  already answering, record what this script started (dev-stack.sh)
 #   scripts/test-services.sh up-private  the same, but always starts its own Redis and RabbitMQ on
 #                                  free loopback ports, with their own node name and data dirs, and
-#                                  never uses a server it did not start (npm test, npm run bench)
+#                                  never uses a server it did not start (npm test, npm run bench):
+#                                  a start whose port another server answers on is stopped and made
+#                                  again on other ports, up to 3 times (up-private-once is one start)
 #   scripts/test-services.sh down [redis] [rabbitmq]  stop what `up` started (all of it by default)
 # Ports: REDIS_PORT (6379), RABBITMQ_PORT (5672) for `up`; `up-private` picks free ones. State lives in
 # .test-services/ (SERVICES_STATE_DIR; scripts/dev-stack.sh keeps its own). SERVICES_ONLY=1 installs
@@ -75,23 +77,49 @@ ensure_packages() {
   [ $rc -eq 0 ] || { log "apt-get install failed ($rc)"; exit $rc; }
 }
 
+# Exit status of a private start that failed on its port (taken before the daemon bound it, or
+# answered by another server): `up-private` tries again on other ports.
+PORT_TROUBLE=75
+
+# Whether the daemon listening on `port` is the one whose pid is in `pidfile`: a port taken between
+# the check and the start is another server's, and the tests must never use one they did not start.
+listener_is() { # port pidfile
+  local pid
+  pid="$(cat "$2" 2>/dev/null)" && [ -n "$pid" ] && ss -ltnpH "sport = :$1" 2>/dev/null | grep -q "pid=$pid,"
+}
+owned_within() { # seconds port pidfile
+  local deadline=$((SECONDS + $1))
+  until listener_is "$2" "$3"; do
+    [ $SECONDS -lt $deadline ] || return 1
+    sleep 0.1
+  done
+}
+
 start_redis() {
   if port_open "$redis_port"; then
-    [ -z "$private" ] || { log "port $redis_port is taken: not starting a private redis there"; exit 1; }
+    [ -z "$private" ] || { log "port $redis_port is taken: not starting a private redis there"; exit $PORT_TROUBLE; }
     log "redis already on :$redis_port"; return
   fi
   mkdir -p "$state/redis"
   redis-server --port "$redis_port" --bind 127.0.0.1 --save '' --appendonly no \
     --dir "$state/redis" --daemonize yes --pidfile "$state/redis/redis.pid" \
     --logfile "$state/redis/redis.log"
-  wait_port "$redis_port" 20 || { log "redis did not start"; cat "$state/redis/redis.log" >&2; exit 1; }
+  if ! wait_port "$redis_port" 20; then
+    log "redis did not start"; cat "$state/redis/redis.log" >&2
+    exit "$([ -n "$private" ] && echo $PORT_TROUBLE || echo 1)"
+  fi
+  if [ -n "$private" ] && ! owned_within 5 "$redis_port" "$state/redis/redis.pid"; then
+    log "port $redis_port answers, but not the redis this script started"
+    kill "$(cat "$state/redis/redis.pid" 2>/dev/null)" 2>/dev/null || true
+    exit $PORT_TROUBLE
+  fi
   echo "$redis_port" > "$state/redis.started"; started+=(redis)
   log "started redis on :$redis_port"
 }
 
 start_rabbit() {
   if port_open "$rabbit_port"; then
-    [ -z "$private" ] || { log "port $rabbit_port is taken: not starting a private rabbitmq there"; exit 1; }
+    [ -z "$private" ] || { log "port $rabbit_port is taken: not starting a private rabbitmq there"; stop_all "${started[@]}"; exit $PORT_TROUBLE; }
     log "rabbitmq already on :$rabbit_port"; return
   fi
   # The Debian wrapper drops to the rabbitmq user, so its files must be that user's and every
@@ -114,7 +142,12 @@ start_rabbit() {
   if ! wait_port "$rabbit_port" 90; then
     log "rabbitmq did not start"; cat "$dir"/log/*.log >&2 2>/dev/null || true
     stop_all "${started[@]}" # leave nothing behind that this call started
-    exit 1
+    exit "$([ -n "$private" ] && echo $PORT_TROUBLE || echo 1)"
+  fi
+  if [ -n "$private" ] && ! owned_within 30 "$rabbit_port" "$dir/rabbit.pid"; then
+    log "port $rabbit_port answers, but not the rabbitmq this script started"
+    stop_all "${started[@]}"
+    exit $PORT_TROUBLE
   fi
   log "started rabbitmq $node on :$rabbit_port"
 }
@@ -134,8 +167,16 @@ stop_all() { # [redis] [rabbitmq]: which to stop; default both
 
 started=()
 case "${1:-}" in
-  up|up-private)
-      if [ "$1" = up-private ]; then
+  up-private)
+      # Each start on ports of its own; one that failed on its ports has stopped what it started.
+      for attempt in 1 2 3; do
+        rc=0; bash scripts/test-services.sh up-private-once || rc=$?
+        [ $rc -eq $PORT_TROUBLE ] || exit $rc
+        [ $attempt -lt 3 ] && log "start $attempt of 3 failed on its ports (above); trying again on others"
+      done
+      exit 1 ;;
+  up|up-private-once)
+      if [ "$1" = up-private-once ]; then
         private=1 dist_offset=4000
         redis_port="$(free_ports 16000 19000)"
         rabbit_port="$(free_ports 25000 28500 1 127.0.0.1 "$dist_offset")"
