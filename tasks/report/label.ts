@@ -1,5 +1,6 @@
 import type PDFDocument from "pdfkit";
 import { INK } from "./palette.js";
+import { ASCENDER, textWidth, writeText, type ReportFont } from "./text.js";
 
 type Doc = typeof PDFDocument;
 
@@ -8,7 +9,7 @@ const CAP_HEIGHT = 0.718;
 
 /** How `drawLabel` places and styles one line of text. */
 export interface LabelOptions {
-  font?: string;
+  font?: ReportFont;
   size?: number;
   color?: string;
   align?: "left" | "center" | "right";
@@ -24,21 +25,19 @@ export interface LabelOptions {
 export function drawLabel(doc: Doc, text: string, x: number, y: number, options: LabelOptions = {}): number {
   const { font = "Helvetica", color = INK, align = "left", valign = "top", maxWidth } = options;
   let size = options.size ?? 10;
-  doc.font(font).fontSize(size);
   let shown = text;
-  let width = doc.widthOfString(shown);
+  let width = textWidth(shown, font, size);
   if (maxWidth !== undefined && width > maxWidth) {
     size = Math.max(size * 0.7, size * (maxWidth / width));
-    doc.fontSize(size);
-    width = doc.widthOfString(shown);
+    width = textWidth(shown, font, size);
     while (width > maxWidth && shown.length > 1) {
       shown = shown.slice(0, -1);
-      width = doc.widthOfString(`${shown}…`);
+      width = textWidth(`${shown}…`, font, size);
     }
     if (shown !== text) shown = `${shown}…`;
   }
   const left = align === "left" ? x : align === "center" ? x - width / 2 : x - width;
-  const baseline = valign === "top" ? "top" : valign === "baseline" ? "alphabetic" : -(CAP_HEIGHT / 2) * size;
-  doc.fillColor(color).text(shown, left, y, { lineBreak: false, baseline });
+  const baselineOffset = (valign === "top" ? ASCENDER / 1000 : valign === "baseline" ? 0 : CAP_HEIGHT / 2) * size;
+  writeText(doc, shown, left, y, { font, size, color, baselineOffset });
   return width;
 }

@@ -2,6 +2,7 @@ import type PDFDocument from "pdfkit";
 import { drawLabel } from "./label.js";
 import { speciesColour } from "./palette.js";
 import { fillRect, type Box } from "./shapes.js";
+import { textWidth } from "./text.js";
 
 type Doc = typeof PDFDocument;
 
@@ -15,10 +16,8 @@ export function drawProbabilityBars(
   if (classes.length === 0) return;
   const size = 10;
   const winner = classes.reduce((a, b) => ((probabilities[b] ?? 0) > (probabilities[a] ?? 0) ? b : a));
-  doc.font("Helvetica-BoldOblique").fontSize(size);
-  const nameWidth = Math.max(...classes.map((c) => doc.widthOfString(c))) + 10;
-  doc.font("Helvetica-Bold");
-  const pctWidth = doc.widthOfString("100.0%") + 8;
+  const nameWidth = Math.max(...classes.map((c) => textWidth(c, "Helvetica-BoldOblique", size))) + 10;
+  const pctWidth = textWidth("100.0%", "Helvetica-Bold", size) + 8;
   const trackX = box.x + nameWidth;
   const trackWidth = Math.max(box.width - nameWidth - pctWidth, 10);
   const rowHeight = box.height / classes.length;

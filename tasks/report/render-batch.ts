@@ -7,6 +7,7 @@ import { drawProbabilityBars, formatPercent } from "./probability-bars.js";
 import { drawScatter } from "./scatter.js";
 import { fillRect } from "./shapes.js";
 import { getTrainingFlowers } from "./training-data.js";
+import type { ReportFont } from "./text.js";
 
 type Doc = typeof PDFDocument;
 
@@ -68,6 +69,8 @@ export function renderBatchReport(data: BatchReportData): Promise<Buffer> {
     const doc = new PDFDocument({
       size: "A4",
       margin: 0,
+      // No PDFKit font: text.ts writes the text, with metrics read once per process.
+      font: "",
       autoFirstPage: true,
       displayTitle: true,
       lang: "en",
@@ -138,7 +141,7 @@ function drawSummaryTable(doc: Doc, counts: Record<string, number>, total: numbe
   const rowHeight = 20;
   let y = top + 14;
   fillRect(doc, { x: LEFT, y, width, height: rowHeight }, "#EDEDED");
-  const head = { font: "Helvetica-Bold", size: 10, valign: "middle" as const };
+  const head = { font: "Helvetica-Bold" as const, size: 10, valign: "middle" as const };
   drawLabel(doc, "Species", LEFT + 8, y + rowHeight / 2, head);
   drawLabel(doc, "Rows", LEFT + 150, y + rowHeight / 2, { ...head, align: "right" });
   drawLabel(doc, "Share", LEFT + width - 8, y + rowHeight / 2, { ...head, align: "right" });
@@ -189,7 +192,7 @@ function drawTablePage(doc: Doc, data: BatchReportData, from: number, to: number
 }
 
 /** One table line: each value in its column, numbers right-aligned; the species in italics. */
-function cells(doc: Doc, values: string[], mid: number, font: string, species?: string): void {
+function cells(doc: Doc, values: string[], mid: number, font: ReportFont, species?: string): void {
   let x = LEFT;
   COLUMNS.forEach((col, i) => {
     const isSpecies = i === COLUMNS.length - 2 && species !== undefined;

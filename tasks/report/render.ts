@@ -47,6 +47,8 @@ export function renderReport(data: ReportData): Promise<Buffer> {
     const doc = new PDFDocument({
       size: "A4",
       margin: 0,
+      // No PDFKit font: text.ts writes the text, with metrics read once per process.
+      font: "",
       displayTitle: true,
       lang: "en",
       info: {
@@ -116,7 +118,7 @@ const FOOTER_TEXT = { size: 8, color: MUTED };
 function drawMeasurementTable(doc: Doc): void {
   const { x, width } = LEFT_COLUMN;
   caption(doc, "MEASUREMENTS", x, TOP);
-  const header = { font: "Helvetica-Bold", size: 10, valign: "middle" as const };
+  const header = { font: "Helvetica-Bold" as const, size: 10, valign: "middle" as const };
   fillRect(doc, { x, y: rowMiddle(0) - ROW_HEIGHT / 2, width, height: ROW_HEIGHT }, "#EDEDED");
   drawLabel(doc, "Measurement", x + 8, rowMiddle(0), header);
   drawLabel(doc, "Value (cm)", x + width - 8, rowMiddle(0), { ...header, align: "right" });

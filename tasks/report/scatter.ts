@@ -4,6 +4,7 @@ import { GRID, MUTED, SPECIES_COLOURS, speciesColour } from "./palette.js";
 import { px, py, type PlotArea } from "./plot-area.js";
 import { diamond, star, type Box } from "./shapes.js";
 import type { TrainingFlower } from "./training-data.js";
+import { textWidth } from "./text.js";
 import { drawTrainingPoints } from "./training-points.js";
 
 type Doc = typeof PDFDocument;
@@ -82,7 +83,7 @@ function drawAxes(doc: Doc, plot: PlotArea): void {
   for (const { v, at } of ys)
     drawLabel(doc, v.toFixed(decimals), plot.x - 6, at, { ...tick, align: "right", valign: "middle" });
 
-  const axis = { font: "Helvetica-Bold", size: 9, align: "center" as const };
+  const axis = { font: "Helvetica-Bold" as const, size: 9, align: "center" as const };
   drawLabel(doc, "Petal length (cm)", plot.x + plot.width / 2, bottom + 22, axis);
   const yLabelX = plot.x - 40;
   const yLabelY = plot.y + plot.height / 2;
@@ -118,8 +119,7 @@ function drawHighlight(doc: Doc, plot: PlotArea, points: readonly HighlightPoint
 
 function drawCallout(doc: Doc, plot: PlotArea, x: number, y: number): void {
   const text = "Your flower";
-  doc.font("Helvetica-Bold").fontSize(9);
-  const w = doc.widthOfString(text) + 8;
+  const w = textWidth(text, "Helvetica-Bold", 9) + 8;
   const h = 14;
   // Up and to the left is where Iris data is sparsest; flip when that would leave the frame.
   const left = x - 16 - w >= plot.x + 2;
@@ -159,8 +159,7 @@ function drawLegend(doc: Doc, box: Box, plot: PlotArea, data: ScatterData): void
     x += 16 + drawLabel(doc, n === 1 ? "Your flower" : `Your flowers (${n})`, x + 16, y, { size: 9, valign: "middle" });
   }
   const count = `${data.training.length} training flowers`;
-  doc.font("Helvetica").fontSize(8);
-  if (x + 12 + doc.widthOfString(count) > plot.x + plot.width) return;
+  if (x + 12 + textWidth(count, "Helvetica", 8) > plot.x + plot.width) return;
   drawLabel(doc, count, plot.x + plot.width, y, { size: 8, color: MUTED, align: "right", valign: "middle" });
 }
 
