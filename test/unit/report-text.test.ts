@@ -38,6 +38,8 @@ const CASES: Array<{ text: string; font: ReportFont; size: number; baseline: "to
   { text: "Iris virginica", font: "Helvetica-BoldOblique", size: 26, baseline: -9.334 },
   { text: "versicolor 94.7% – “quoted” ‘single’ … € ™ — Œuvre", font: "Helvetica-Oblique", size: 9.5, baseline: -3.59 },
   { text: "Value (cm) 6.7 3.0 5.8 2.2 PREDICTED SPECIES", font: "Helvetica-Bold", size: 7.5, baseline: "top" },
+  { text: "Your flower · setosa", font: "Helvetica-Oblique", size: 9, baseline: "top" },
+  { text: "Iris setosa", font: "Helvetica-BoldOblique", size: 26, baseline: "top" },
 ];
 
 describe("report text: PDFKit's metrics and operators, without its per-document fonts", () => {
