@@ -1,13 +1,28 @@
 // Starts the real stack for the benchmark: services (via test-services.sh), a web process and W workers.
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import { mkdirSync, mkdtempSync, openSync, readFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { constants, tmpdir } from "node:os";
 import { join } from "node:path";
 import { compiledEntry, runtimeFlags } from "../../test/helpers/entry.js";
 import { freePort } from "../../test/helpers/processes.js";
 import { waitFor } from "../../test/helpers/wait-for.js";
 
-/** URLs of the services, started when nothing answers (and stopped by `release`). */
+/** The processes a probe started (web, workers, bare Koa), and its services' release. */
+const children = new Set<ChildProcess>();
+const releases = new Set<() => void>();
+
+// A probe stopped half way (Ctrl-C, `timeout`, a closed terminal) stops what it started: the
+// services are daemons outside its process group, and `timeout` signals the probe alone, so its
+// web and workers would otherwise go on retrying against services that are gone.
+for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
+  process.once(signal, () => {
+    for (const child of children) child.kill("SIGTERM");
+    for (const release of releases) release();
+    process.exit(128 + constants.signals[signal]);
+  });
+}
+
+/** URLs of the services, started when nothing answers (and stopped by `release`, or a signal). */
 export function acquireServices(): { redisUrl: string; rabbitUrl: string; release(): void } {
   if (process.env.REDIS_URL && process.env.RABBITMQ_URL) {
     return { redisUrl: process.env.REDIS_URL, rabbitUrl: process.env.RABBITMQ_URL, release() {} };
@@ -20,13 +35,19 @@ export function acquireServices(): { redisUrl: string; rabbitUrl: string; releas
       .map((l) => l.split(/=(.*)/s).slice(0, 2)),
   );
   const started = (vars.STARTED ?? "").split(" ").filter(Boolean);
-  return {
-    redisUrl: vars.REDIS_URL!,
-    rabbitUrl: vars.RABBITMQ_URL!,
-    release() {
-      if (started.length) execFileSync("bash", ["scripts/test-services.sh", "down", ...started], { stdio: "ignore" });
-    },
+  const release = () => {
+    releases.delete(release);
+    if (started.length) execFileSync("bash", ["scripts/test-services.sh", "down", ...started], { stdio: "ignore" });
   };
+  releases.add(release);
+  return { redisUrl: vars.REDIS_URL!, rabbitUrl: vars.RABBITMQ_URL!, release };
+}
+
+/** Tracks `child` until it exits, so a signal to the probe stops it too. */
+function track(child: ChildProcess): ChildProcess {
+  children.add(child);
+  child.once("exit", () => children.delete(child));
+  return child;
 }
 
 /** One service process; its log goes to a file. */
@@ -62,10 +83,12 @@ async function start(entry: string, env: Record<string, string>, logDir: string,
   // BENCH_WEB_ARGS and BENCH_WORKER_ARGS add options to one kind of process (tried after the others).
   const own = entry.startsWith("app/") ? process.env.BENCH_WEB_ARGS : process.env.BENCH_WORKER_ARGS;
   const nodeArgs = `${process.env.BENCH_NODE_ARGS ?? ""} ${own ?? ""}`.split(" ").filter(Boolean);
-  const child = spawn(process.execPath, [...runtimeFlags(entry), ...nodeArgs, compiledEntry(entry)], {
-    env: { ...process.env, ...env },
-    stdio: ["ignore", fd, fd],
-  });
+  const child = track(
+    spawn(process.execPath, [...runtimeFlags(entry), ...nodeArgs, compiledEntry(entry)], {
+      env: { ...process.env, ...env },
+      stdio: ["ignore", fd, fd],
+    }),
+  );
   const exited = new Promise<void>((r) => child.once("exit", () => r()));
   await waitFor(() => readFileSync(log, "utf8").includes(`"msg":"${ready}"`), {
     timeoutMs: 30_000,
@@ -123,10 +146,12 @@ export async function startBareKoa(
   bare: "plain" | "status" = "plain",
 ): Promise<{ url: string; pid: number; stop(): Promise<void> }> {
   const port = await freePort();
-  const child = spawn(process.execPath, ["--import", "tsx", "scripts/bench/bare-koa.ts"], {
-    env: { ...process.env, PORT: String(port), BARE: bare },
-    stdio: ["ignore", "pipe", "inherit"],
-  });
+  const child = track(
+    spawn(process.execPath, ["--import", "tsx", "scripts/bench/bare-koa.ts"], {
+      env: { ...process.env, PORT: String(port), BARE: bare },
+      stdio: ["ignore", "pipe", "inherit"],
+    }),
+  );
   await new Promise<void>((resolve) => child.stdout!.once("data", () => resolve()));
   const exited = new Promise<void>((r) => child.once("exit", () => r()));
   return {
