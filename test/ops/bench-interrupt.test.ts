@@ -59,6 +59,7 @@ describe("a benchmark probe interrupted by a signal", () => {
       let stderr = "";
       probe.stderr.on("data", (d) => (stderr += d));
       const exited = new Promise<number | null>((r) => probe.once("exit", (code) => r(code)));
+      let stack: number[] = [];
       try {
         await waitFor(() => /started rabbitmq .* on :\d+/.test(stderr), {
           timeoutMs: 60_000,
@@ -66,7 +67,6 @@ describe("a benchmark probe interrupted by a signal", () => {
         });
         const redisPort = Number(/started redis on :(\d+)/.exec(stderr)![1]);
         const rabbitPort = Number(/started rabbitmq .* on :(\d+)/.exec(stderr)![1]);
-        let stack: number[] = [];
         await waitFor(
           () =>
             (stack = [
@@ -88,6 +88,7 @@ describe("a benchmark probe interrupted by a signal", () => {
         await waitFor(() => stack.every((pid) => !alive(pid)), { timeoutMs: 15_000, what: "web and workers stopped" });
       } finally {
         probe.kill("SIGKILL");
+        for (const pid of stack.filter(alive)) process.kill(pid, "SIGKILL");
         // Whatever the probe left (only when this test fails): stopped by what its state records.
         execFileSync("bash", ["scripts/test-services.sh", "down"], { cwd: ROOT, env, stdio: "ignore" });
         rmSync(state, { recursive: true, force: true });
