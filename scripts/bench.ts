@@ -18,8 +18,8 @@ const SYNC_SECONDS = Number(process.env.BENCH_SYNC_SECONDS ?? 5);
 /**
  * Jobs each fresh stack runs before anything is measured, shared among the client kinds it will
  * serve. With 100, the first measured run on a fresh web and workers was the slowest of its kind
- * in 12 of 12 cases (4 runs of 3 repetitions), whichever kind came first; from the second run on
- * they were at their pace (BENCHMARKS.md, "the warm-up").
+ * in 12 of 12 cases (4 runs of 3 repetitions, at 0.73–0.90 of its later runs), whichever kind
+ * came first. With 2,000 it is at 0.86–0.94, still the slowest (BENCHMARKS.md, "The warm-up").
  */
 const WARMUP = Number(process.env.BENCH_WARMUP ?? 2000);
 /** With 2 workers, every client kind follows JOBS jobs; their order turns with each repetition. */
