@@ -1,6 +1,6 @@
 import type PDFDocument from "pdfkit";
 import { INK } from "./palette.js";
-import { ASCENDER, textWidth, writeText, type ReportFont } from "./text.js";
+import { ASCENDER, setLine, writeText, type ReportFont } from "./text.js";
 
 type Doc = typeof PDFDocument;
 
@@ -25,19 +25,20 @@ export interface LabelOptions {
 export function drawLabel(doc: Doc, text: string, x: number, y: number, options: LabelOptions = {}): number {
   const { font = "Helvetica", color = INK, align = "left", valign = "top", maxWidth } = options;
   let size = options.size ?? 10;
-  let shown = text;
-  let width = textWidth(shown, font, size);
+  let line = setLine(text, font);
+  const widthAt = (points: number) => (line.units * points) / 1000;
+  let width = widthAt(size);
   if (maxWidth !== undefined && width > maxWidth) {
     size = Math.max(size * 0.7, size * (maxWidth / width));
-    width = textWidth(shown, font, size);
-    while (width > maxWidth && shown.length > 1) {
+    width = widthAt(size);
+    // Cut one character at a time; `line` is then the cut text with its ellipsis.
+    for (let shown = text; width > maxWidth && shown.length > 1; width = widthAt(size)) {
       shown = shown.slice(0, -1);
-      width = textWidth(`${shown}…`, font, size);
+      line = setLine(`${shown}…`, font);
     }
-    if (shown !== text) shown = `${shown}…`;
   }
   const left = align === "left" ? x : align === "center" ? x - width / 2 : x - width;
   const baselineOffset = (valign === "top" ? ASCENDER / 1000 : valign === "baseline" ? 0 : CAP_HEIGHT / 2) * size;
-  writeText(doc, shown, left, y, { font, size, color, baselineOffset });
+  writeText(doc, line, left, y, { size, color, baselineOffset });
   return width;
 }

@@ -89,16 +89,39 @@ function kern(m: FaceMetrics, font: ReportFont, left: number, right: number): nu
   return k;
 }
 
-/** Width of `text` set in `font` at `size` points, as PDFKit's widthOfString gives it. */
-export function textWidth(text: string, font: ReportFont, size: number): number {
+/** One line set in one face: its width and its kerned TJ operand, from one pass over its codes. */
+export interface TextLine {
+  font: ReportFont;
+  /** Width in 1/1000 em (kerning included): times the size / 1000 gives points. */
+  units: number;
+  /** The TJ array's contents, e.g. `<4156> 55 <41> 0`; empty for an empty line. */
+  tj: string;
+}
+
+/** Sets `text` in `font`: what `textWidth` measures and `writeText` writes. */
+export function setLine(text: string, font: ReportFont): TextLine {
   const m = faceMetrics(font);
   const codes = winAnsiCodes(text);
+  const parts: string[] = [];
   let units = 0;
+  let hex = "";
   for (let i = 0; i < codes.length; i++) {
     units += glyphWidth(m, font, codes[i]!);
-    if (i + 1 < codes.length) units += kern(m, font, codes[i]!, codes[i + 1]!);
+    hex += codes[i]!.toString(16);
+    const k = i + 1 < codes.length ? kern(m, font, codes[i]!, codes[i + 1]!) : 0;
+    if (k !== 0) {
+      units += k;
+      parts.push(`<${hex}> ${num(-k)}`);
+      hex = "";
+    }
   }
-  return (units * size) / 1000;
+  if (hex) parts.push(`<${hex}> 0`);
+  return { font, units, tj: parts.join(" ") };
+}
+
+/** Width of `text` set in `font` at `size` points, as PDFKit's widthOfString gives it. */
+export function textWidth(text: string, font: ReportFont, size: number): number {
+  return (setLine(text, font).units * size) / 1000;
 }
 
 /** PDFKit's number format in content streams: at most six decimals. */
@@ -127,9 +150,8 @@ function useFont(doc: Doc, font: ReportFont): string {
   return name;
 }
 
-/** How `writeText` sets one line. */
+/** How `writeText` places one line. */
 export interface TextStyle {
-  font: ReportFont;
   size: number;
   /** "#RRGGBB". */
   color: string;
@@ -138,29 +160,16 @@ export interface TextStyle {
 }
 
 /**
- * Writes one line of text with its left end at `x` and its baseline `baselineOffset` below `y`
- * (page coordinates, origin top left), kerned, in its own graphics state.
+ * Writes one line with its left end at `x` and its baseline `baselineOffset` below `y` (page
+ * coordinates, origin top left), kerned, in its own graphics state.
  */
-export function writeText(doc: Doc, text: string, x: number, y: number, style: TextStyle): void {
-  const codes = winAnsiCodes(text);
-  if (codes.length === 0) return;
-  const m = faceMetrics(style.font);
-  const parts: string[] = [];
-  let hex = "";
-  for (let i = 0; i < codes.length; i++) {
-    hex += codes[i]!.toString(16);
-    const k = i + 1 < codes.length ? kern(m, style.font, codes[i]!, codes[i + 1]!) : 0;
-    if (k !== 0) {
-      parts.push(`<${hex}> ${num(-k)}`);
-      hex = "";
-    }
-  }
-  if (hex) parts.push(`<${hex}> 0`);
-  const name = useFont(doc, style.font);
+export function writeText(doc: Doc, line: TextLine, x: number, y: number, style: TextStyle): void {
+  if (!line.tj) return;
+  const name = useFont(doc, line.font);
   const height = doc.page.height;
   doc.addContent(
     `q\n${rgb(style.color)} rg\n1 0 0 -1 0 ${num(height)} cm\nBT\n` +
       `1 0 0 1 ${num(x)} ${num(height - y - style.baselineOffset)} Tm\n/${name} ${num(style.size)} Tf\n` +
-      `[${parts.join(" ")}] TJ\nET\nQ`,
+      `[${line.tj}] TJ\nET\nQ`,
   );
 }

@@ -7,7 +7,7 @@ import { after, describe, test } from "node:test";
 import PDFDocument from "pdfkit";
 import { renderBatchReport } from "../../tasks/report/render-batch.js";
 import { renderReport } from "../../tasks/report/render.js";
-import { ASCENDER, textWidth, winAnsiCodes, writeText, type ReportFont } from "../../tasks/report/text.js";
+import { ASCENDER, setLine, textWidth, winAnsiCodes, writeText, type ReportFont } from "../../tasks/report/text.js";
 
 type Doc = typeof PDFDocument;
 
@@ -52,7 +52,8 @@ describe("report text: PDFKit's metrics and operators, without its per-document 
       );
       const offset = c.baseline === "top" ? (ASCENDER / 1000) * c.size : c.baseline === "alphabetic" ? 0 : -c.baseline;
       const ours = await pdfOf(
-        (doc) => writeText(doc, c.text, x, y, { font: c.font, size: c.size, color: "#1A1A1A", baselineOffset: offset }),
+        (doc) =>
+          writeText(doc, setLine(c.text, c.font), x, y, { size: c.size, color: "#1A1A1A", baselineOffset: offset }),
         { font: "" },
       );
       assert.deepEqual(textObjects(ours), textObjects(theirs), c.text);
@@ -75,7 +76,7 @@ describe("report text: PDFKit's metrics and operators, without its per-document 
     assert.deepEqual(winAnsiCodes("a≥漢😀b"), [0x61, 0x3f, 0x3f, 0x3f, 0x62]);
     assert.equal(textWidth("≥😀", "Helvetica", 10), textWidth("??", "Helvetica", 10));
     const pdf = await pdfOf(
-      (doc) => writeText(doc, "x ≥ 1", 10, 10, { font: "Helvetica", size: 10, color: "#000000", baselineOffset: 0 }),
+      (doc) => writeText(doc, setLine("x ≥ 1", "Helvetica"), 10, 10, { size: 10, color: "#000000", baselineOffset: 0 }),
       { font: "" },
     );
     assert.match(textObjects(pdf)[0]!, /\[<78203f2031> 0\] TJ/);
