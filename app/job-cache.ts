@@ -26,6 +26,7 @@ interface Entry {
   record: JobRecord;
   /** The feed epoch this record is vouched for in: -1, or `epoch` when no change since is unheard. */
   verifiedIn: number;
+  /** When the store's retention would end it, on the monotonic clock. */
   expiresAt: number;
 }
 
@@ -53,11 +54,18 @@ export function createJobCache(opts: {
   ttlSeconds: number;
   maxJobs?: number;
   maxWaiters?: number;
+  /** Wall clock (ms) that writers' updated_at is read against; Date.now unless a test sets it. */
   now?: () => number;
+  /** Monotonic clock (ms) that counts entries' lifetimes down; performance.now unless a test sets it. */
+  monotonic?: () => number;
 }): JobCache {
   const { store } = opts;
   const maxJobs = opts.maxJobs ?? CACHED_JOBS;
   const now = opts.now ?? Date.now;
+  // A lifetime is read off the wall clock once (what is left of updated_at + TTL) and then counted
+  // on the monotonic one: a step of this machine's clock (NTP, a resumed VM) neither keeps a job
+  // past the store's retention nor drops one early.
+  const monotonic = opts.monotonic ?? (() => performance.now());
   const ttlMs = opts.ttlSeconds * 1000;
   // Writers' clocks stamp updated_at; ending an entry early by this much covers a little skew.
   const marginMs = Math.min(ttlMs / 10, 60_000);
@@ -73,9 +81,10 @@ export function createJobCache(opts: {
     const kept = old && !isNewer(record, old.record) ? old.record : Object.freeze(record);
     const t = now();
     const changedAt = Date.parse(kept.updated_at);
-    const expiresAt = Math.min(t, Number.isNaN(changedAt) ? t : changedAt) + ttlMs - marginMs;
+    const leftMs = Math.min(t, Number.isNaN(changedAt) ? t : changedAt) + ttlMs - marginMs - t;
     entries.delete(record.jobid);
-    if (expiresAt <= t) return kept;
+    if (leftMs <= 0) return kept;
+    const expiresAt = monotonic() + leftMs;
     entries.set(record.jobid, { record: kept, verifiedIn: verified ? epoch : (old?.verifiedIn ?? -1), expiresAt });
     if (entries.size > maxJobs) entries.delete(entries.keys().next().value!);
     return kept;
@@ -107,15 +116,13 @@ export function createJobCache(opts: {
     if (shared && shared.epoch === epoch && live) return shared.reading;
     const startEpoch = epoch;
     const wasLive = live;
-    const reading = store.get(jobid).then(
-      (record) => {
-        if (!record) {
-          entries.delete(jobid);
-          return null;
-        }
-        return remember(record, wasLive && epoch === startEpoch);
-      },
-    );
+    const reading = store.get(jobid).then((record) => {
+      if (!record) {
+        entries.delete(jobid);
+        return null;
+      }
+      return remember(record, wasLive && epoch === startEpoch);
+    });
     const slot = { epoch: startEpoch, reading };
     if (wasLive) reads.set(jobid, slot);
     const done = () => void (reads.get(jobid) === slot && reads.delete(jobid));
@@ -126,7 +133,7 @@ export function createJobCache(opts: {
   return {
     async get(jobid) {
       const entry = entries.get(jobid);
-      if (entry && entry.expiresAt <= now()) entries.delete(jobid);
+      if (entry && entry.expiresAt <= monotonic()) entries.delete(jobid);
       else if (entry && live && entry.verifiedIn === epoch) {
         entries.delete(jobid);
         entries.set(jobid, entry);

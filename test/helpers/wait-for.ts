@@ -3,7 +3,8 @@ export async function waitFor<T>(
   check: () => T | Promise<T>,
   opts: { timeoutMs?: number; intervalMs?: number; what?: string } = {},
 ): Promise<NonNullable<T>> {
-  const deadline = Date.now() + (opts.timeoutMs ?? 10_000);
+  // Monotonic: a test that steps the wall clock (stepped-clock.ts) still gets its deadline.
+  const deadline = performance.now() + (opts.timeoutMs ?? 10_000);
   let lastError: unknown;
   for (;;) {
     try {
@@ -12,7 +13,7 @@ export async function waitFor<T>(
     } catch (err) {
       lastError = err;
     }
-    if (Date.now() > deadline) {
+    if (performance.now() > deadline) {
       const why = lastError ? ` (last error: ${(lastError as Error).message})` : "";
       throw new Error(`timed out waiting for ${opts.what ?? "condition"}${why}`);
     }

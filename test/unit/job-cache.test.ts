@@ -4,11 +4,23 @@ import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
 import { describe, it } from "node:test";
 import { createJobCache } from "../../app/job-cache.js";
+import { withSteppedClock } from "../helpers/stepped-clock.js";
+import { waitFor } from "../helpers/wait-for.js";
 import type { FeedEvents, JobRecord, JobStore } from "../../tasks/store/types.js";
 
 const record = (jobid: string, patch: Partial<JobRecord> = {}): JobRecord => {
   const at = new Date().toISOString();
-  return { jobid, state: "PROGRESS", progress: 0.1, stage: "validating", attempts: 1, revision: 1, created_at: at, updated_at: at, ...patch };
+  return {
+    jobid,
+    state: "PROGRESS",
+    progress: 0.1,
+    stage: "validating",
+    attempts: 1,
+    revision: 1,
+    created_at: at,
+    updated_at: at,
+    ...patch,
+  };
 };
 
 /** A store with a test-driven feed: `held` records answer reads; `reads` counts them. */
@@ -172,18 +184,55 @@ describe("job cache: status from the change feed", () => {
   });
 
   it("forgets a job when the store's retention would have ended it", async () => {
-    let clock = Date.now();
-    const { fake, cache } = await started({ ttlSeconds: 100, now: () => clock });
+    let clock = 0;
+    const { fake, cache } = await started({ ttlSeconds: 100, monotonic: () => clock });
     const id = randomUUID();
-    fake.change(record(id, { updated_at: new Date(clock).toISOString() }));
+    fake.change(record(id));
     await cache.get(id);
     assert.equal(fake.reads, 0);
-    clock += 100_000;
+    clock += 89_000;
+    await cache.get(id);
+    assert.equal(fake.reads, 0, "inside the retention (less its 10 s margin) it serves from memory");
+    clock += 1_000;
     fake.held.delete(id);
     assert.equal(await cache.get(id), null, "past the retention it asks the store");
     assert.equal(fake.reads, 1);
     assert.equal(cache.stats().jobs, 0);
     await cache.close();
+  });
+});
+
+describe("job cache: lifetimes on the monotonic clock", () => {
+  // Entries end when the store's retention would (updated_at + TTL, a little early), counted on
+  // the monotonic clock: a wall clock that NTP or a resumed VM steps must not move that end.
+  it("a wall clock stepped back does not keep a job past the store's retention", async () => {
+    await withSteppedClock(async (step) => {
+      const { fake, cache } = await started({ ttlSeconds: 1 });
+      const id = randomUUID();
+      fake.change(record(id));
+      assert.ok(await cache.get(id));
+      assert.equal(fake.reads, 0, "served from what it heard");
+      step(-10 * 60_000);
+      fake.held.delete(id); // the store's TTL ends it after ~1 s, whatever this process's clock says
+      await waitFor(async () => (await cache.get(id)) === null, {
+        timeoutMs: 5000,
+        what: "the store asked after the TTL",
+      });
+      assert.equal(fake.reads, 1);
+      await cache.close();
+    });
+  });
+
+  it("a wall clock stepped forward does not end a job early", async () => {
+    await withSteppedClock(async (step) => {
+      const { fake, cache } = await started({ ttlSeconds: 3600 });
+      const id = randomUUID();
+      fake.change(record(id));
+      step(2 * 3600_000);
+      assert.ok(await cache.get(id));
+      assert.equal(fake.reads, 0, "still served from memory: no time has passed");
+      await cache.close();
+    });
   });
 });
 
