@@ -7,7 +7,7 @@ import { drawProbabilityBars, formatPercent } from "./probability-bars.js";
 import { drawScatter } from "./scatter.js";
 import { fillRect } from "./shapes.js";
 import { getTrainingFlowers } from "./training-data.js";
-import type { ReportFont } from "./text.js";
+import { releaseFonts, type ReportFont } from "./text.js";
 
 type Doc = typeof PDFDocument;
 
@@ -87,10 +87,12 @@ export function renderBatchReport(data: BatchReportData): Promise<Buffer> {
     doc.on("data", (chunk: Buffer) => chunks.push(chunk));
     doc.on("error", reject);
     doc.on("end", () => resolve(Buffer.concat(chunks)));
-    draw(doc, data).then(
-      () => doc.end(),
-      (err) => reject(err),
-    );
+    draw(doc, data)
+      .finally(() => releaseFonts(doc))
+      .then(
+        () => doc.end(),
+        (err) => reject(err),
+      );
   });
 }
 

@@ -5,6 +5,7 @@ import { MUTED, RULE, speciesColour } from "./palette.js";
 import { drawProbabilityBars, formatPercent } from "./probability-bars.js";
 import { drawScatter } from "./scatter.js";
 import { fillRect } from "./shapes.js";
+import { releaseFonts } from "./text.js";
 import {
   AUTHOR,
   caption,
@@ -75,6 +76,8 @@ export function renderReport(data: ReportData): Promise<Buffer> {
       doc.end();
     } catch (err) {
       reject(err);
+    } finally {
+      releaseFonts(doc);
     }
   });
 }

@@ -132,8 +132,28 @@ function rgb(hex: string): string {
   return [1, 3, 5].map((i) => num(parseInt(hex.slice(i, i + 2), 16) / 255)).join(" ");
 }
 
-/** The document's font dictionaries, one per face used, shared by its pages. */
-const fontRefs = new WeakMap<Doc, Map<ReportFont, ReturnType<Doc["ref"]>>>();
+/**
+ * The font dictionaries of each document being drawn, one per face used, shared by its pages,
+ * until `releaseFonts`. Not a WeakMap: a WeakMap's value that holds its key (a ref holds its
+ * document) kept every document alive through V8's young-generation collections, so each was
+ * copied and promoted whole and freed only by a full collection; in a loop of renders that was
+ * 3 MB promoted a scavenge and a third of the render's CPU (BENCHMARKS.md, "The afternoon of
+ * 2026-12-03").
+ */
+const fontRefs = new Map<Doc, Map<ReportFont, ReturnType<Doc["ref"]>>>();
+
+/**
+ * Forgets `doc`'s font dictionaries: call it once the document is drawn (its pages already name
+ * them), whether drawing finished or threw.
+ */
+export function releaseFonts(doc: Doc): void {
+  fontRefs.delete(doc);
+}
+
+/** How many documents hold font dictionaries here (0 between renders). */
+export function documentsWithFonts(): number {
+  return fontRefs.size;
+}
 
 /** Names `font` in the current page's resources and returns its resource name. */
 function useFont(doc: Doc, font: ReportFont): string {

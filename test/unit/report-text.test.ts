@@ -7,7 +7,16 @@ import { after, describe, test } from "node:test";
 import PDFDocument from "pdfkit";
 import { renderBatchReport } from "../../tasks/report/render-batch.js";
 import { renderReport } from "../../tasks/report/render.js";
-import { ASCENDER, setLine, textWidth, winAnsiCodes, writeText, type ReportFont } from "../../tasks/report/text.js";
+import {
+  ASCENDER,
+  documentsWithFonts,
+  releaseFonts,
+  setLine,
+  textWidth,
+  winAnsiCodes,
+  writeText,
+  type ReportFont,
+} from "../../tasks/report/text.js";
 
 type Doc = typeof PDFDocument;
 
@@ -23,6 +32,7 @@ function pdfOf(draw: (doc: Doc) => void, options: PDFKit.PDFDocumentOptions = {}
     doc.on("end", () => resolve(Buffer.concat(chunks).toString("latin1")));
     doc.on("error", reject);
     draw(doc);
+    releaseFonts(doc);
     doc.end();
   });
 }
@@ -126,5 +136,30 @@ describe("report text: PDFKit's metrics and operators, without its per-document 
     }
     const text = execFileSync("pdftotext", ["-f", "3", "-l", "3", batch, "-"], { encoding: "utf8" });
     assert.match(text, /ROWS 54–106 OF 120/);
+  });
+
+  test("keeps no document once it is drawn, also when drawing throws", async () => {
+    // A document kept past its render (a WeakMap did, through its refs) is promoted whole by each
+    // young-generation collection: a third of the render's CPU in a loop (BENCHMARKS.md).
+    const data = {
+      jobid: "3f2b8c1e-9a4d-4e7b-8f60-2c5d1a9e7b44",
+      createdAt: new Date("2025-06-01T14:03:22.512Z"),
+      modelVersion: "d18279dddaa5",
+      cvAccuracy: 0.9467,
+      cvFolds: 10,
+      classes: ["setosa", "versicolor", "virginica"],
+    };
+    const input = { sepal_length: 6.7, sepal_width: 3.0, petal_length: 5.2, petal_width: 2.3 };
+    const probabilities = { setosa: 0, versicolor: 0.04, virginica: 0.96 };
+    const before = documentsWithFonts();
+    await renderReport({ ...data, input, result: "virginica", probabilities });
+    const rows = Array.from({ length: 120 }, () => ({ input, result: "virginica", probabilities }));
+    await renderBatchReport({ ...data, rows });
+    assert.equal(documentsWithFonts(), before, "after a single and a batch report");
+    // Drawn up to the measurements table, which has no measurements to show.
+    await assert.rejects(renderReport({ ...data, input: undefined as never, result: "virginica", probabilities }));
+    const broken = [...rows.slice(0, 60), undefined as never];
+    await assert.rejects(renderBatchReport({ ...data, rows: broken }));
+    assert.equal(documentsWithFonts(), before, "after two renders that threw");
   });
 });
