@@ -14,19 +14,25 @@ export function encodeFields(values: Partial<JobRecord> | JobUpdate): string[] {
   return out;
 }
 
+/** One hash field's stored string as the record's value. */
+const decodeValue = (key: string, value: string): unknown =>
+  JSON_FIELDS.has(key) ? JSON.parse(value) : NUMBER_FIELDS.has(key) ? Number(value) : value;
+
 /** A hash (as an object of strings) back into a record; null when empty. */
 export function decodeHash(hash: Record<string, string>): JobRecord | null {
   if (!hash.jobid) return null;
   const out: Record<string, unknown> = {};
-  for (const [key, value] of Object.entries(hash)) {
-    out[key] = JSON_FIELDS.has(key) ? JSON.parse(value) : NUMBER_FIELDS.has(key) ? Number(value) : value;
-  }
+  for (const [key, value] of Object.entries(hash)) out[key] = decodeValue(key, value);
   return out as unknown as JobRecord;
 }
 
-/** A flat [field, value, field, value…] list (HGETALL in Lua) back into a record. */
+/**
+ * A flat [field, value, field, value…] list (HGETALL in Lua) back into a record, as decodeHash
+ * would decode the same hash; null when it has no jobid. Decoded in one pass, with no
+ * intermediate object: every change on the feed and every update's reply goes through here.
+ */
 export function decodeFlat(flat: string[]): JobRecord | null {
-  const hash: Record<string, string> = {};
-  for (let i = 0; i + 1 < flat.length; i += 2) hash[flat[i]!] = flat[i + 1]!;
-  return decodeHash(hash);
+  const out: Record<string, unknown> = {};
+  for (let i = 0; i + 1 < flat.length; i += 2) out[flat[i]!] = decodeValue(flat[i]!, flat[i + 1]!);
+  return out.jobid ? (out as unknown as JobRecord) : null;
 }
