@@ -23,6 +23,18 @@ type Doc = typeof PDFDocument;
 const dir = mkdtempSync(join(tmpdir(), "iris-text-"));
 after(() => rmSync(dir, { recursive: true, force: true }));
 
+/** One job's report fields, its measurements and its class probabilities, for the renderers. */
+const data = {
+  jobid: "3f2b8c1e-9a4d-4e7b-8f60-2c5d1a9e7b44",
+  createdAt: new Date("2025-06-01T14:03:22.512Z"),
+  modelVersion: "d18279dddaa5",
+  cvAccuracy: 0.9467,
+  cvFolds: 10,
+  classes: ["setosa", "versicolor", "virginica"],
+};
+const input = { sepal_length: 6.7, sepal_width: 3.0, petal_length: 5.2, petal_width: 2.3 };
+const probabilities = { setosa: 0, versicolor: 0.04, virginica: 0.96 };
+
 /** Draws on an uncompressed A4 page and resolves with the PDF as latin1 text. */
 function pdfOf(draw: (doc: Doc) => void, options: PDFKit.PDFDocumentOptions = {}): Promise<string> {
   return new Promise((resolve, reject) => {
@@ -93,16 +105,6 @@ describe("report text: PDFKit's metrics and operators, without its per-document 
   });
 
   test("reports name each Helvetica face they use once, unembedded, on every page that uses it", async () => {
-    const data = {
-      jobid: "3f2b8c1e-9a4d-4e7b-8f60-2c5d1a9e7b44",
-      createdAt: new Date("2025-06-01T14:03:22.512Z"),
-      modelVersion: "d18279dddaa5",
-      cvAccuracy: 0.9467,
-      cvFolds: 10,
-      classes: ["setosa", "versicolor", "virginica"],
-    };
-    const input = { sepal_length: 6.7, sepal_width: 3.0, petal_length: 5.2, petal_width: 2.3 };
-    const probabilities = { setosa: 0, versicolor: 0.04, virginica: 0.96 };
     const single = join(dir, "single.pdf");
     writeFileSync(single, await renderReport({ ...data, input, result: "virginica", probabilities }));
     const batch = join(dir, "batch.pdf");
@@ -141,16 +143,6 @@ describe("report text: PDFKit's metrics and operators, without its per-document 
   test("keeps no document once it is drawn, also when drawing throws", async () => {
     // A document kept past its render (a WeakMap did, through its refs) is promoted whole by each
     // young-generation collection: a third of the render's CPU in a loop (BENCHMARKS.md).
-    const data = {
-      jobid: "3f2b8c1e-9a4d-4e7b-8f60-2c5d1a9e7b44",
-      createdAt: new Date("2025-06-01T14:03:22.512Z"),
-      modelVersion: "d18279dddaa5",
-      cvAccuracy: 0.9467,
-      cvFolds: 10,
-      classes: ["setosa", "versicolor", "virginica"],
-    };
-    const input = { sepal_length: 6.7, sepal_width: 3.0, petal_length: 5.2, petal_width: 2.3 };
-    const probabilities = { setosa: 0, versicolor: 0.04, virginica: 0.96 };
     const before = documentsWithFonts();
     await renderReport({ ...data, input, result: "virginica", probabilities });
     const rows = Array.from({ length: 120 }, () => ({ input, result: "virginica", probabilities }));
