@@ -11,15 +11,16 @@ import { waitFor } from "../../test/helpers/wait-for.js";
 const children = new Set<ChildProcess>();
 const releases = new Set<() => void>();
 
-// A probe stopped half way (Ctrl-C, `timeout`, a closed terminal) stops what it started: the
-// services are daemons outside its process group, and `timeout` signals the probe alone, so its
-// web and workers would otherwise go on retrying against services that are gone.
+// A probe that ends any way but its own clean stop (Ctrl-C, `timeout`, a closed terminal, an
+// uncaught error, a web or worker that died) stops what it started: the services are daemons
+// outside its process group, and `timeout` signals the probe alone, so its web and workers would
+// otherwise go on retrying against services that are gone. Synchronous, as "exit" requires.
+process.once("exit", () => {
+  for (const child of children) child.kill("SIGTERM");
+  for (const release of releases) release();
+});
 for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
-  process.once(signal, () => {
-    for (const child of children) child.kill("SIGTERM");
-    for (const release of releases) release();
-    process.exit(128 + constants.signals[signal]);
-  });
+  process.once(signal, () => process.exit(128 + constants.signals[signal]));
 }
 
 /** URLs of the services, started when nothing answers (and stopped by `release`, or a signal). */
@@ -90,6 +91,13 @@ async function start(entry: string, env: Record<string, string>, logDir: string,
     }),
   );
   const exited = new Promise<void>((r) => child.once("exit", () => r()));
+  // A web or worker that dies under the load would leave the probe waiting for jobs for ever.
+  let stopping = false;
+  child.once("exit", (code, signal) => {
+    if (stopping) return;
+    console.error(`${entry} exited on its own (${signal ?? `code ${code}`}); its log: ${log}`);
+    process.exit(1);
+  });
   await waitFor(() => readFileSync(log, "utf8").includes(`"msg":"${ready}"`), {
     timeoutMs: 30_000,
     what: `${entry} ready`,
@@ -99,6 +107,7 @@ async function start(entry: string, env: Record<string, string>, logDir: string,
     log,
     memory: () => memoryOf(child.pid!),
     async stop() {
+      stopping = true;
       child.kill("SIGTERM");
       await exited;
     },
