@@ -90,14 +90,17 @@ async function start(entry: string, env: Record<string, string>, logDir: string,
       stdio: ["ignore", fd, fd],
     }),
   );
-  const exited = new Promise<void>((r) => child.once("exit", () => r()));
-  // A web or worker that dies under the load would leave the probe waiting for jobs for ever.
   let stopping = false;
-  child.once("exit", (code, signal) => {
-    if (stopping) return;
-    console.error(`${entry} exited on its own (${signal ?? `code ${code}`}); its log: ${log}`);
-    process.exit(1);
-  });
+  const exited = new Promise<void>((r) =>
+    child.once("exit", (code, signal) => {
+      // A web or worker that dies under the load would leave the probe waiting for jobs for ever.
+      if (!stopping) {
+        console.error(`${entry} exited on its own (${signal ?? `code ${code}`}); its log: ${log}`);
+        process.exit(1);
+      }
+      r();
+    }),
+  );
   await waitFor(() => readFileSync(log, "utf8").includes(`"msg":"${ready}"`), {
     timeoutMs: 30_000,
     what: `${entry} ready`,
